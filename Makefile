@@ -1,0 +1,23 @@
+# signed-hls: the commands the README promises.
+.PHONY: test demo build bench vectors lint
+
+## Run every test: unit, cross-checks, integration, Terraform static checks.
+test:
+	scripts/test.sh
+
+## Build the arm64 Lambda zips (target/lambda/<name>/bootstrap.zip).
+build:
+	scripts/build-lambdas.sh
+
+## Benchmarks (criterion); figures are printed, not asserted.
+bench:
+	cargo bench --workspace
+
+## Regenerate the golden vectors with botocore (after changing the test keys).
+vectors:
+	scripts/bootstrap.sh python
+	.venv/bin/python tests/vectors/generate.py --out layers/cloudfront-sign/tests/vectors
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings

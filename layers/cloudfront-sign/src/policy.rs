@@ -1,0 +1,325 @@
+//! Policy statements: the exact bytes CloudFront signs, and parsing of the
+//! custom policies that arrive in a `Policy` parameter.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::{Cidr, Error};
+
+/// One CloudFront policy statement: what may be fetched, when, and from where.
+///
+/// A canned policy is the special case with only `date_less_than`; it is never
+/// sent, only signed (see [`canned_policy_json`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Policy {
+    /// The URL pattern (`*` and `?` wildcards) the statement grants.
+    pub resource: String,
+    /// Epoch second from which the grant is no longer valid (`DateLessThan`).
+    pub date_less_than: u64,
+    /// Epoch second before which the grant is not yet valid (`DateGreaterThan`).
+    pub date_greater_than: Option<u64>,
+    /// The client addresses the grant is limited to (`IpAddress`/`AWS:SourceIp`).
+    pub ip_address: Option<Cidr>,
+}
+
+impl Policy {
+    /// A statement granting `resource` until `date_less_than`.
+    pub fn new(resource: impl Into<String>, date_less_than: u64) -> Self {
+        Policy {
+            resource: resource.into(),
+            date_less_than,
+            date_greater_than: None,
+            ip_address: None,
+        }
+    }
+
+    /// The same statement, not valid until after `epoch`.
+    pub fn not_before(mut self, epoch: u64) -> Self {
+        self.date_greater_than = Some(epoch);
+        self
+    }
+
+    /// The same statement, limited to clients in `block`.
+    pub fn from_ip(mut self, block: Cidr) -> Self {
+        self.ip_address = Some(block);
+        self
+    }
+
+    /// The compact JSON that CloudFront signs for a custom policy.
+    ///
+    /// Key order follows botocore's `CloudFrontSigner.build_policy` (Resource,
+    /// then DateLessThan, IpAddress, DateGreaterThan) so that our signatures
+    /// equal those of the reference implementation byte for byte.
+    pub fn to_json(&self) -> String {
+        let mut json = String::with_capacity(self.resource.len() + 128);
+        json.push_str(r#"{"Statement":[{"Resource":"#);
+        push_json_string(&mut json, &self.resource);
+        let _ = write!(
+            json,
+            r#","Condition":{{"DateLessThan":{{"AWS:EpochTime":{}}}"#,
+            self.date_less_than
+        );
+        if let Some(block) = &self.ip_address {
+            let _ = write!(json, r#","IpAddress":{{"AWS:SourceIp":"{block}"}}"#);
+        }
+        if let Some(start) = self.date_greater_than {
+            let _ = write!(json, r#","DateGreaterThan":{{"AWS:EpochTime":{start}}}"#);
+        }
+        json.push_str("}}]}");
+        json
+    }
+
+    /// Parses a custom policy as CloudFront does: any whitespace and key
+    /// order, exactly one statement, `DateLessThan` required,
+    /// `DateGreaterThan` and `IpAddress` optional. A statement without
+    /// `Resource` grants every URL, as CloudFront documents, and is read as `*`.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let bad = |why: &str| Error::Policy(why.to_owned());
+        let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8"))?;
+        let root: Value = serde_json::from_str(text).map_err(|e| bad(&format!("not JSON ({e})")))?;
+        let root = root.as_object().ok_or_else(|| bad("not a JSON object"))?;
+        only_keys(root, &["Statement"], "policy")?;
+        let statements = root
+            .get("Statement")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("Statement missing or not a list"))?;
+        let [statement] = statements.as_slice() else {
+            return Err(bad(&format!("{} statements, exactly one expected", statements.len())));
+        };
+        let statement = statement.as_object().ok_or_else(|| bad("statement is not an object"))?;
+        only_keys(statement, &["Resource", "Condition"], "statement")?;
+        let resource = match statement.get("Resource") {
+            None => "*".to_owned(),
+            Some(Value::String(r)) => r.clone(),
+            Some(_) => return Err(bad("Resource is not a string")),
+        };
+        let condition = statement
+            .get("Condition")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("Condition missing or not an object"))?;
+        only_keys(condition, &["DateLessThan", "DateGreaterThan", "IpAddress"], "Condition")?;
+        let date_less_than =
+            epoch_time(condition.get("DateLessThan"), "DateLessThan")?.ok_or_else(|| bad("DateLessThan missing"))?;
+        let date_greater_than = epoch_time(condition.get("DateGreaterThan"), "DateGreaterThan")?;
+        let ip_address = match condition.get("IpAddress") {
+            None => None,
+            Some(value) => {
+                let inner = value.as_object().ok_or_else(|| bad("IpAddress is not an object"))?;
+                only_keys(inner, &["AWS:SourceIp"], "IpAddress")?;
+                let text = inner
+                    .get("AWS:SourceIp")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("IpAddress without an AWS:SourceIp string"))?;
+                Some(text.parse::<Cidr>().map_err(|e| bad(&format!("IpAddress: {e}")))?)
+            }
+        };
+        Ok(Policy {
+            resource,
+            date_less_than,
+            date_greater_than,
+            ip_address,
+        })
+    }
+
+    /// Whether this statement grants no more time and no more addresses than
+    /// `other` (the resource is compared separately, by the caller that knows
+    /// which URLs it signs).
+    pub fn window_and_ip_within(&self, other: &Policy) -> bool {
+        let ends_no_later = self.date_less_than <= other.date_less_than;
+        let starts_no_earlier = match (self.date_greater_than, other.date_greater_than) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(ours), Some(theirs)) => ours >= theirs,
+        };
+        let ip_no_wider = match (&self.ip_address, &other.ip_address) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(ours), Some(theirs)) => theirs.covers(ours),
+        };
+        ends_no_later && starts_no_earlier && ip_no_wider
+    }
+}
+
+/// The exact bytes CloudFront signs for a canned policy: compact JSON in the
+/// documented key order. The URL carries `Expires` instead of the policy.
+pub fn canned_policy_json(resource: &str, expires: u64) -> String {
+    Policy::new(resource, expires).to_json()
+}
+
+fn only_keys(object: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), Error> {
+    match object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(unknown) => Err(Error::Policy(format!(
+            "unexpected key {:?} in {what}",
+            unknown.chars().take(40).collect::<String>()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn epoch_time(value: Option<&Value>, name: &str) -> Result<Option<u64>, Error> {
+    let Some(value) = value else { return Ok(None) };
+    let seconds = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("AWS:EpochTime"))
+        .ok_or_else(|| Error::Policy(format!("{name} must be {{\"AWS:EpochTime\": seconds}}")))?;
+    seconds
+        .as_u64()
+        .filter(|&s| s <= MAX_EPOCH)
+        .map(Some)
+        .ok_or_else(|| Error::Policy(format!("{name} is not a whole number of seconds in range")))
+}
+
+/// 9999-12-31T23:59:59Z: far beyond any real grant, small enough to never overflow arithmetic.
+const MAX_EPOCH: u64 = 253_402_300_799;
+
+/// Appends `text` as a JSON string literal the way Python's `json.dumps`
+/// writes it (ASCII only, `\uXXXX` for the rest), so the bytes match botocore.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canned_policy_is_compact_in_documented_order() {
+        assert_eq!(
+            canned_policy_json("https://d111111abcdef8.cloudfront.net/a.ts", 1357034400),
+            r#"{"Statement":[{"Resource":"https://d111111abcdef8.cloudfront.net/a.ts","Condition":{"DateLessThan":{"AWS:EpochTime":1357034400}}}]}"#
+        );
+    }
+
+    #[test]
+    fn custom_policy_orders_conditions_like_botocore() {
+        let policy = Policy::new("https://h/*", 20)
+            .not_before(10)
+            .from_ip("192.0.2.0/24".parse().unwrap());
+        assert_eq!(
+            policy.to_json(),
+            r#"{"Statement":[{"Resource":"https://h/*","Condition":{"DateLessThan":{"AWS:EpochTime":20},"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"},"DateGreaterThan":{"AWS:EpochTime":10}}}]}"#
+        );
+    }
+
+    #[test]
+    fn json_strings_escape_like_python() {
+        let policy = Policy::new("https://h/\"é\\\u{1}😀", 1);
+        assert!(policy.to_json().contains(r#""https://h/\"\u00e9\\\u0001\ud83d\ude00""#));
+        assert_eq!(Policy::parse(policy.to_json().as_bytes()).unwrap(), policy);
+    }
+
+    #[test]
+    fn parse_accepts_any_whitespace_and_order() {
+        let text = r#"
+          { "Statement" : [ { "Condition" : { "IpAddress": {"AWS:SourceIp":"10.0.0.1"},
+              "DateGreaterThan" : {"AWS:EpochTime": 5}, "DateLessThan": { "AWS:EpochTime" : 9 } },
+            "Resource" : "https://h/x/*" } ] }"#;
+        let policy = Policy::parse(text.as_bytes()).unwrap();
+        assert_eq!(policy.resource, "https://h/x/*");
+        assert_eq!(policy.date_less_than, 9);
+        assert_eq!(policy.date_greater_than, Some(5));
+        assert_eq!(policy.ip_address.unwrap().to_string(), "10.0.0.1/32");
+    }
+
+    #[test]
+    fn parse_round_trips_every_shape() {
+        for policy in [
+            Policy::new("https://h/a", 100),
+            Policy::new("https://h/*", 100).not_before(50),
+            Policy::new("https://h/?", 100).from_ip("2001:db8::/48".parse().unwrap()),
+            Policy::new("*", 100).not_before(1).from_ip("0.0.0.0/0".parse().unwrap()),
+        ] {
+            assert_eq!(Policy::parse(policy.to_json().as_bytes()).unwrap(), policy);
+        }
+    }
+
+    #[test]
+    fn missing_resource_means_everything() {
+        let policy = Policy::parse(br#"{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":9}}}]}"#).unwrap();
+        assert_eq!(policy.resource, "*");
+    }
+
+    #[test]
+    fn parse_rejects_malformed_policies_with_a_reason() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "not JSON"),
+            (b"\xff\xfe", "not UTF-8"),
+            (b"[]", "not a JSON object"),
+            (br#"{"Statement":{}}"#, "Statement missing"),
+            (br#"{"Statement":[]}"#, "0 statements"),
+            (
+                br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"AWS:EpochTime":1}}},{"Resource":"b","Condition":{"DateLessThan":{"AWS:EpochTime":1}}}]}"#,
+                "2 statements",
+            ),
+            (br#"{"Statement":[{"Resource":"a","Condition":{}}]}"#, "DateLessThan missing"),
+            (br#"{"Statement":[{"Resource":"a"}]}"#, "Condition missing"),
+            (br#"{"Statement":[{"Resource":1,"Condition":{}}]}"#, "Resource is not a string"),
+            (
+                br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"AWS:EpochTime":"9"}}}]}"#,
+                "whole number",
+            ),
+            (
+                br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"AWS:EpochTime":-1}}}]}"#,
+                "whole number",
+            ),
+            (
+                br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"AWS:EpochTime":1.5}}}]}"#,
+                "whole number",
+            ),
+            (
+                br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"AWS:EpochTime":99999999999999999999999}}}]}"#,
+                "whole number",
+            ),
+            (
+                br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"AWS:EpochTime":1},"IpAddress":{"AWS:SourceIp":"300.1.1.1"}}}]}"#,
+                "IpAddress",
+            ),
+            (
+                br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"AWS:EpochTime":1},"Frobnicate":{}}}]}"#,
+                "unexpected key \"Frobnicate\"",
+            ),
+            (br#"{"Statement":[{"Resource":"a","Condition":{"DateLessThan":{"Time":1}}}]}"#, "DateLessThan must be"),
+        ];
+        for (input, expected) in cases {
+            let err = Policy::parse(input).unwrap_err().to_string();
+            assert!(err.starts_with("invalid policy: "), "{err}");
+            assert!(err.contains(expected), "{:?} gave {err:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn window_and_ip_within() {
+        let incoming = Policy::new("*", 100).not_before(10).from_ip("10.0.0.0/8".parse().unwrap());
+        assert!(incoming.window_and_ip_within(&incoming));
+        let narrower = Policy::new("x", 90).not_before(20).from_ip("10.1.0.0/16".parse().unwrap());
+        assert!(narrower.window_and_ip_within(&incoming));
+        assert!(!Policy { date_less_than: 101, ..narrower.clone() }.window_and_ip_within(&incoming));
+        assert!(!Policy { date_greater_than: Some(9), ..narrower.clone() }.window_and_ip_within(&incoming));
+        assert!(!Policy { date_greater_than: None, ..narrower.clone() }.window_and_ip_within(&incoming));
+        assert!(!Policy { ip_address: None, ..narrower.clone() }.window_and_ip_within(&incoming));
+        assert!(
+            !Policy { ip_address: Some("0.0.0.0/0".parse().unwrap()), ..narrower }.window_and_ip_within(&incoming)
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Signing URLs: a key, its CloudFront key pair id and the hash algorithm.
+
+use crate::{Credential, CredentialPolicy, Error, HashAlgorithm, KeyKind, MAX_URL_BYTES, Policy, RESERVED_PARAMS,
+            SigningKey, VerifyingKey, canned_policy_json, encoding};
+
+/// Signs CloudFront URLs with one key.
+#[derive(Debug, Clone)]
+pub struct UrlSigner {
+    key_pair_id: String,
+    key: SigningKey,
+    hash: HashAlgorithm,
+}
+
+impl UrlSigner {
+    /// A signer for the CloudFront public key `key_pair_id` (a `K...` key
+    /// group key id or a legacy `APKA...` id).
+    pub fn new(key_pair_id: impl Into<String>, key: SigningKey, hash: HashAlgorithm) -> Result<Self, Error> {
+        let key_pair_id = key_pair_id.into();
+        validate_key_pair_id(&key_pair_id)?;
+        Ok(UrlSigner { key_pair_id, key, hash })
+    }
+
+    /// The key pair id that goes into `Key-Pair-Id`.
+    pub fn key_pair_id(&self) -> &str {
+        &self.key_pair_id
+    }
+
+    /// The hash algorithm of every signature this signer makes.
+    pub fn hash(&self) -> HashAlgorithm {
+        self.hash
+    }
+
+    /// The kind of key, for logs.
+    pub fn key_kind(&self) -> KeyKind {
+        self.key.kind()
+    }
+
+    /// The public half of the key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// Signs a custom policy: the credential to append to any URL it covers.
+    pub fn sign_policy(&self, policy: &Policy) -> Result<Credential, Error> {
+        let json = policy.to_json();
+        Ok(Credential {
+            policy: CredentialPolicy::Custom {
+                encoded: encoding::encode(json.as_bytes()),
+            },
+            signature: encoding::encode(&self.key.sign(json.as_bytes(), self.hash)?),
+            key_pair_id: self.key_pair_id.clone(),
+            hash: self.hash,
+        })
+    }
+
+    /// Signs a canned policy for exactly `url` (which must not carry the
+    /// credential yet) until `expires`.
+    pub fn sign_canned_params(&self, url: &str, expires: u64) -> Result<Credential, Error> {
+        let json = canned_policy_json(url, expires);
+        Ok(Credential {
+            policy: CredentialPolicy::Canned { expires },
+            signature: encoding::encode(&self.key.sign(json.as_bytes(), self.hash)?),
+            key_pair_id: self.key_pair_id.clone(),
+            hash: self.hash,
+        })
+    }
+
+    /// `url` signed with a canned policy: usable for this exact URL until `expires`.
+    pub fn sign_canned(&self, url: &str, expires: u64) -> Result<String, Error> {
+        validate_url(url)?;
+        let credential = self.sign_canned_params(url, expires)?;
+        checked_length(credential.append_to(url, &[""]))
+    }
+
+    /// `url` signed with a custom `policy`, whose resource must match `url`.
+    pub fn sign_with_policy(&self, url: &str, policy: &Policy) -> Result<String, Error> {
+        self.sign_with_policy_and_copies(url, policy, &[""])
+    }
+
+    /// `url` signed with a custom `policy`, the credential appended once per
+    /// suffix (`["", "-PREFIX"]` adds the copies that reach the rewriter).
+    pub fn sign_with_policy_and_copies(&self, url: &str, policy: &Policy, suffixes: &[&str]) -> Result<String, Error> {
+        validate_url(url)?;
+        if !crate::wildcard_match(&policy.resource, url) {
+            return Err(Error::Url(format!("the policy resource {:?} does not match the url", policy.resource)));
+        }
+        let credential = self.sign_policy(policy)?;
+        checked_length(credential.append_to(url, suffixes))
+    }
+}
+
+fn checked_length(url: String) -> Result<String, Error> {
+    if url.len() > MAX_URL_BYTES {
+        return Err(Error::UrlTooLong(url.len()));
+    }
+    Ok(url)
+}
+
+fn validate_key_pair_id(id: &str) -> Result<(), Error> {
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::KeyPairId(id.chars().take(40).collect()));
+    }
+    Ok(())
+}
+
+/// An absolute http(s) URL with a host, no fragment, no whitespace, and no
+/// CloudFront parameter already in its query.
+pub(crate) fn validate_url(url: &str) -> Result<(), Error> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return Err(Error::Url("not an absolute http(s) url".to_owned()));
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    if host.is_empty() {
+        return Err(Error::Url("no host".to_owned()));
+    }
+    if url.contains('#') {
+        return Err(Error::Url("a signed url cannot carry a fragment".to_owned()));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::Url("whitespace or control characters; percent-encode them".to_owned()));
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+            let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+            if let Some(reserved) = RESERVED_PARAMS.iter().find(|&&r| r == name) {
+                return Err(Error::ReservedParameter((*reserved).to_owned()));
+            }
+        }
+    }
+    Ok(())
+}
