@@ -5,6 +5,10 @@
 test:
 	scripts/test.sh
 
+## Run the project locally on an embedded default (no AWS account).
+demo:
+	scripts/demo.sh
+
 ## Build the arm64 Lambda zips (target/lambda/<name>/bootstrap.zip).
 build:
 	scripts/build-lambdas.sh

@@ -34,8 +34,7 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                masked(u32::from(net).into(), self.prefix, 32)
-                    == masked(u32::from(ip).into(), self.prefix, 32)
+                masked(u32::from(net).into(), self.prefix, 32) == masked(u32::from(ip).into(), self.prefix, 32)
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 masked(u128::from(net), self.prefix, 128) == masked(u128::from(ip), self.prefix, 128)
@@ -46,9 +45,7 @@ impl Cidr {
 
     /// Whether every address of `other` is inside this block.
     pub fn covers(&self, other: &Cidr) -> bool {
-        self.addr.is_ipv4() == other.addr.is_ipv4()
-            && self.prefix <= other.prefix
-            && self.contains(other.addr)
+        self.addr.is_ipv4() == other.addr.is_ipv4() && self.prefix <= other.prefix && self.contains(other.addr)
     }
 }
 
@@ -132,7 +129,16 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "1.2.3", "1.2.3.4/33", "1.2.3.4/", "1.2.3.4/-1", "::/129", "x/8", "1.2.3.4/0008"] {
+        for bad in [
+            "",
+            "1.2.3",
+            "1.2.3.4/33",
+            "1.2.3.4/",
+            "1.2.3.4/-1",
+            "::/129",
+            "x/8",
+            "1.2.3.4/0008",
+        ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
     }

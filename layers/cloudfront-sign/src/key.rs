@@ -60,7 +60,9 @@ impl std::str::FromStr for HashAlgorithm {
         match text.to_ascii_lowercase().as_str() {
             "sha1" => Ok(HashAlgorithm::Sha1),
             "sha256" => Ok(HashAlgorithm::Sha256),
-            _ => Err(Error::Sign(format!("unknown hash algorithm {text:?} (expected sha1 or sha256)"))),
+            _ => Err(Error::Sign(format!(
+                "unknown hash algorithm {text:?} (expected sha1 or sha256)"
+            ))),
         }
     }
 }
@@ -118,7 +120,12 @@ impl SigningKey {
         let mut found = Vec::new();
         for block in &blocks {
             match block.label.as_str() {
-                "RSA PRIVATE KEY" => return rsa_private(PrivateKey::from_pkcs1_der(block.der.as_deref().map_err(Clone::clone)?), "PKCS#1"),
+                "RSA PRIVATE KEY" => {
+                    return rsa_private(
+                        PrivateKey::from_pkcs1_der(block.der.as_deref().map_err(Clone::clone)?),
+                        "PKCS#1",
+                    );
+                }
                 "PRIVATE KEY" => return Self::from_pkcs8_der(block.der.as_deref().map_err(Clone::clone)?),
                 "EC PRIVATE KEY" => return Self::from_sec1_der(block.der.as_deref().map_err(Clone::clone)?),
                 other => found.push(other.to_owned()),
@@ -193,8 +200,9 @@ impl SigningKey {
             }
             .map_err(|e| Error::Sign(e.to_string())),
             Private::Ecdsa(key) => {
-                let signature: p256::ecdsa::Signature =
-                    key.sign_prehash(&hash.digest(message)).map_err(|e| Error::Sign(e.to_string()))?;
+                let signature: p256::ecdsa::Signature = key
+                    .sign_prehash(&hash.digest(message))
+                    .map_err(|e| Error::Sign(e.to_string()))?;
                 Ok(signature.to_der().as_bytes().to_vec())
             }
         }
@@ -337,19 +345,28 @@ fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, Error> {
         let der = if !closed {
             Err(Error::Key(format!("PEM {label:?} block has no END line")))
         } else if encrypted {
-            Err(Error::Key(format!("PEM {label:?} block is encrypted; decrypt it first")))
+            Err(Error::Key(format!(
+                "PEM {label:?} block is encrypted; decrypt it first"
+            )))
         } else {
             STANDARD
                 .decode(body.as_bytes())
                 .map_err(|_| Error::Key(format!("PEM {label:?} block is not valid base64")))
         };
-        blocks.push(PemBlock { label: label.to_owned(), der });
+        blocks.push(PemBlock {
+            label: label.to_owned(),
+            der,
+        });
     }
     if blocks.is_empty() {
         let looks_binary = text.chars().any(|c| c.is_control() && !c.is_whitespace());
         return Err(Error::Key(
-            if looks_binary { "not PEM text (binary data; DER keys go through from_der)" } else { "not PEM: no -----BEGIN line" }
-                .to_owned(),
+            if looks_binary {
+                "not PEM text (binary data; DER keys go through from_der)"
+            } else {
+                "not PEM: no -----BEGIN line"
+            }
+            .to_owned(),
         ));
     }
     Ok(blocks)

@@ -98,7 +98,11 @@ impl Policy {
             .get("Condition")
             .and_then(Value::as_object)
             .ok_or_else(|| bad("Condition missing or not an object"))?;
-        only_keys(condition, &["DateLessThan", "DateGreaterThan", "IpAddress"], "Condition")?;
+        only_keys(
+            condition,
+            &["DateLessThan", "DateGreaterThan", "IpAddress"],
+            "Condition",
+        )?;
         let date_less_than =
             epoch_time(condition.get("DateLessThan"), "DateLessThan")?.ok_or_else(|| bad("DateLessThan missing"))?;
         let date_greater_than = epoch_time(condition.get("DateGreaterThan"), "DateGreaterThan")?;
@@ -248,7 +252,9 @@ mod tests {
             Policy::new("https://h/a", 100),
             Policy::new("https://h/*", 100).not_before(50),
             Policy::new("https://h/?", 100).from_ip("2001:db8::/48".parse().unwrap()),
-            Policy::new("*", 100).not_before(1).from_ip("0.0.0.0/0".parse().unwrap()),
+            Policy::new("*", 100)
+                .not_before(1)
+                .from_ip("0.0.0.0/0".parse().unwrap()),
         ] {
             assert_eq!(Policy::parse(policy.to_json().as_bytes()).unwrap(), policy);
         }
@@ -304,22 +310,58 @@ mod tests {
         for (input, expected) in cases {
             let err = Policy::parse(input).unwrap_err().to_string();
             assert!(err.starts_with("invalid policy: "), "{err}");
-            assert!(err.contains(expected), "{:?} gave {err:?}", String::from_utf8_lossy(input));
+            assert!(
+                err.contains(expected),
+                "{:?} gave {err:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
     #[test]
     fn window_and_ip_within() {
-        let incoming = Policy::new("*", 100).not_before(10).from_ip("10.0.0.0/8".parse().unwrap());
+        let incoming = Policy::new("*", 100)
+            .not_before(10)
+            .from_ip("10.0.0.0/8".parse().unwrap());
         assert!(incoming.window_and_ip_within(&incoming));
-        let narrower = Policy::new("x", 90).not_before(20).from_ip("10.1.0.0/16".parse().unwrap());
+        let narrower = Policy::new("x", 90)
+            .not_before(20)
+            .from_ip("10.1.0.0/16".parse().unwrap());
         assert!(narrower.window_and_ip_within(&incoming));
-        assert!(!Policy { date_less_than: 101, ..narrower.clone() }.window_and_ip_within(&incoming));
-        assert!(!Policy { date_greater_than: Some(9), ..narrower.clone() }.window_and_ip_within(&incoming));
-        assert!(!Policy { date_greater_than: None, ..narrower.clone() }.window_and_ip_within(&incoming));
-        assert!(!Policy { ip_address: None, ..narrower.clone() }.window_and_ip_within(&incoming));
         assert!(
-            !Policy { ip_address: Some("0.0.0.0/0".parse().unwrap()), ..narrower }.window_and_ip_within(&incoming)
+            !Policy {
+                date_less_than: 101,
+                ..narrower.clone()
+            }
+            .window_and_ip_within(&incoming)
+        );
+        assert!(
+            !Policy {
+                date_greater_than: Some(9),
+                ..narrower.clone()
+            }
+            .window_and_ip_within(&incoming)
+        );
+        assert!(
+            !Policy {
+                date_greater_than: None,
+                ..narrower.clone()
+            }
+            .window_and_ip_within(&incoming)
+        );
+        assert!(
+            !Policy {
+                ip_address: None,
+                ..narrower.clone()
+            }
+            .window_and_ip_within(&incoming)
+        );
+        assert!(
+            !Policy {
+                ip_address: Some("0.0.0.0/0".parse().unwrap()),
+                ..narrower
+            }
+            .window_and_ip_within(&incoming)
         );
     }
 }

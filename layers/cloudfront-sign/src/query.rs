@@ -65,7 +65,10 @@ impl Credential {
                 out.push_str(encoded);
             }
         }
-        for (name, value) in [("&Signature", self.signature.as_str()), ("&Key-Pair-Id", self.key_pair_id.as_str())] {
+        for (name, value) in [
+            ("&Signature", self.signature.as_str()),
+            ("&Key-Pair-Id", self.key_pair_id.as_str()),
+        ] {
             out.push_str(name);
             out.push_str(suffix);
             out.push('=');
@@ -92,7 +95,10 @@ impl Credential {
             CredentialPolicy::Canned { expires } => "Expires=".len() + decimal_digits(*expires),
             CredentialPolicy::Custom { encoded } => "Policy=".len() + encoded.len(),
         };
-        let hash = self.hash.param_value().map_or(0, |v| "&Hash-Algorithm=".len() + v.len() + suffix.len());
+        let hash = self
+            .hash
+            .param_value()
+            .map_or(0, |v| "&Hash-Algorithm=".len() + v.len() + suffix.len());
         policy
             + "&Signature=".len()
             + self.signature.len()
@@ -106,7 +112,8 @@ impl Credential {
     /// or `&` as the URL requires. `[""]` gives CloudFront's own parameters;
     /// `["", "-PREFIX"]` adds the copies the rewriter reads.
     pub fn append_to(&self, url: &str, suffixes: &[&str]) -> String {
-        let mut out = String::with_capacity(url.len() + suffixes.iter().map(|s| self.encoded_len(s) + 1).sum::<usize>());
+        let mut out =
+            String::with_capacity(url.len() + suffixes.iter().map(|s| self.encoded_len(s) + 1).sum::<usize>());
         out.push_str(url);
         for suffix in suffixes {
             out.push(if out.contains('?') { '&' } else { '?' });
@@ -121,8 +128,12 @@ impl Credential {
     pub fn from_query(query: &str, suffix: &str) -> Result<Self, Denied> {
         let mut found: [Option<Cow<'_, str>>; 5] = Default::default();
         for (name, value) in pairs(query) {
-            let Some(base) = name.strip_suffix(suffix) else { continue };
-            let Some(slot) = RESERVED_PARAMS.iter().position(|&p| p == base) else { continue };
+            let Some(base) = name.strip_suffix(suffix) else {
+                continue;
+            };
+            let Some(slot) = RESERVED_PARAMS.iter().position(|&p| p == base) else {
+                continue;
+            };
             if found[slot].is_some() {
                 return Err(Denied::Ambiguous(format!("{name} appears twice")));
             }
@@ -146,9 +157,8 @@ impl Credential {
         };
         let hash = match hash {
             None => HashAlgorithm::Sha1,
-            Some(value) => HashAlgorithm::from_param(&value).ok_or_else(|| {
-                Denied::MalformedPolicy(format!("Hash-Algorithm{suffix} must be SHA1 or SHA256"))
-            })?,
+            Some(value) => HashAlgorithm::from_param(&value)
+                .ok_or_else(|| Denied::MalformedPolicy(format!("Hash-Algorithm{suffix} must be SHA1 or SHA256")))?,
         };
         Ok(Credential {
             policy,
@@ -183,10 +193,13 @@ pub fn strip_params(url: &str, names: &[&str]) -> String {
 
 /// The decoded `(name, value)` pairs of a raw query string.
 fn pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| match pair.split_once('=') {
-        Some((name, value)) => (decode(name), decode(value)),
-        None => (decode(pair), Cow::Borrowed("")),
-    })
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => (decode(name), decode(value)),
+            None => (decode(pair), Cow::Borrowed("")),
+        })
 }
 
 fn decode(text: &str) -> Cow<'_, str> {
@@ -220,7 +233,10 @@ mod tests {
     #[test]
     fn writes_in_botocore_order_with_suffix() {
         assert_eq!(custom().query(""), "Policy=eyJ9&Signature=c2ln&Key-Pair-Id=K1");
-        let sha256 = Credential { hash: HashAlgorithm::Sha256, ..custom() };
+        let sha256 = Credential {
+            hash: HashAlgorithm::Sha256,
+            ..custom()
+        };
         assert_eq!(
             sha256.query("-PREFIX"),
             "Policy-PREFIX=eyJ9&Signature-PREFIX=c2ln&Key-Pair-Id-PREFIX=K1&Hash-Algorithm-PREFIX=SHA256"
@@ -229,14 +245,20 @@ mod tests {
             assert_eq!(sha256.query(suffix).len(), sha256.encoded_len(suffix));
             assert_eq!(custom().query(suffix).len(), custom().encoded_len(suffix));
         }
-        let canned = Credential { policy: CredentialPolicy::Canned { expires: 1700000000 }, ..custom() };
+        let canned = Credential {
+            policy: CredentialPolicy::Canned { expires: 1700000000 },
+            ..custom()
+        };
         assert_eq!(canned.query(""), "Expires=1700000000&Signature=c2ln&Key-Pair-Id=K1");
         assert_eq!(canned.query("").len(), canned.encoded_len(""));
     }
 
     #[test]
     fn appends_with_the_right_separator() {
-        assert_eq!(custom().append_to("https://h/a", &[""]), "https://h/a?Policy=eyJ9&Signature=c2ln&Key-Pair-Id=K1");
+        assert_eq!(
+            custom().append_to("https://h/a", &[""]),
+            "https://h/a?Policy=eyJ9&Signature=c2ln&Key-Pair-Id=K1"
+        );
         assert_eq!(
             custom().append_to("https://h/a?x=1", &["", "-P"]),
             "https://h/a?x=1&Policy=eyJ9&Signature=c2ln&Key-Pair-Id=K1&Policy-P=eyJ9&Signature-P=c2ln&Key-Pair-Id-P=K1"
@@ -254,13 +276,21 @@ mod tests {
     fn percent_decodes_names_and_values() {
         let query = "Policy%2DPREFIX=ab%7Ecd%5F&Signature-PREFIX=s%7E&Key-Pair-Id-PREFIX=K1";
         let credential = Credential::from_query(query, "-PREFIX").unwrap();
-        assert_eq!(credential.policy, CredentialPolicy::Custom { encoded: "ab~cd_".into() });
+        assert_eq!(
+            credential.policy,
+            CredentialPolicy::Custom {
+                encoded: "ab~cd_".into()
+            }
+        );
         assert_eq!(credential.signature, "s~");
     }
 
     #[test]
     fn names_what_is_missing_or_ambiguous() {
-        assert_eq!(Credential::from_query("", "-P"), Err(Denied::MissingParameter("Policy-P".into())));
+        assert_eq!(
+            Credential::from_query("", "-P"),
+            Err(Denied::MissingParameter("Policy-P".into()))
+        );
         assert_eq!(
             Credential::from_query("Policy=a&Key-Pair-Id=K", ""),
             Err(Denied::MissingParameter("Signature".into()))
@@ -298,9 +328,18 @@ mod tests {
     #[test]
     fn strips_only_the_named_parameters() {
         let names = ["Policy", "Signature", "Key-Pair-Id"];
-        assert_eq!(strip_params("https://h/a?Policy=1&Signature=2&Key-Pair-Id=3", &names), "https://h/a");
-        assert_eq!(strip_params("https://h/a?x=1&Policy=1&y=%41&Signature=2", &names), "https://h/a?x=1&y=%41");
-        assert_eq!(strip_params("https://h/a?Policy-PREFIX=1", &names), "https://h/a?Policy-PREFIX=1");
+        assert_eq!(
+            strip_params("https://h/a?Policy=1&Signature=2&Key-Pair-Id=3", &names),
+            "https://h/a"
+        );
+        assert_eq!(
+            strip_params("https://h/a?x=1&Policy=1&y=%41&Signature=2", &names),
+            "https://h/a?x=1&y=%41"
+        );
+        assert_eq!(
+            strip_params("https://h/a?Policy-PREFIX=1", &names),
+            "https://h/a?Policy-PREFIX=1"
+        );
         assert_eq!(strip_params("https://h/a", &names), "https://h/a");
         assert_eq!(strip_params("https://h/a?Sig%6Eature=2", &names), "https://h/a");
     }

@@ -1,7 +1,9 @@
 //! Signing URLs: a key, its CloudFront key pair id and the hash algorithm.
 
-use crate::{Credential, CredentialPolicy, Error, HashAlgorithm, KeyKind, MAX_URL_BYTES, Policy, RESERVED_PARAMS,
-            SigningKey, VerifyingKey, canned_policy_json, encoding};
+use crate::{
+    Credential, CredentialPolicy, Error, HashAlgorithm, KeyKind, MAX_URL_BYTES, Policy, RESERVED_PARAMS, SigningKey,
+    VerifyingKey, canned_policy_json, encoding,
+};
 
 /// Signs CloudFront URLs with one key.
 #[derive(Debug, Clone)]
@@ -82,7 +84,10 @@ impl UrlSigner {
     pub fn sign_with_policy_and_copies(&self, url: &str, policy: &Policy, suffixes: &[&str]) -> Result<String, Error> {
         validate_url(url)?;
         if !crate::wildcard_match(&policy.resource, url) {
-            return Err(Error::Url(format!("the policy resource {:?} does not match the url", policy.resource)));
+            return Err(Error::Url(format!(
+                "the policy resource {:?} does not match the url",
+                policy.resource
+            )));
         }
         let credential = self.sign_policy(policy)?;
         checked_length(credential.append_to(url, suffixes))
@@ -122,7 +127,9 @@ pub(crate) fn validate_url(url: &str) -> Result<(), Error> {
         return Err(Error::Url("a signed url cannot carry a fragment".to_owned()));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::Url("whitespace or control characters; percent-encode them".to_owned()));
+        return Err(Error::Url(
+            "whitespace or control characters; percent-encode them".to_owned(),
+        ));
     }
     if let Some((_, query)) = url.split_once('?') {
         for pair in query.split('&') {

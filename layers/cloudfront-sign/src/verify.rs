@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::{Credential, CredentialPolicy, Denied, HashAlgorithm, Policy, RESERVED_PARAMS, VerifyingKey,
-            canned_policy_json, encoding, strip_params, wildcard_match};
+use crate::{
+    Credential, CredentialPolicy, Denied, HashAlgorithm, Policy, RESERVED_PARAMS, VerifyingKey, canned_policy_json,
+    encoding, strip_params, wildcard_match,
+};
 
 /// What a valid credential grants.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,16 +1,17 @@
-"""Shared fixtures for the Python-side tests: paths and the built binaries.
+"""Paths and helpers shared by the Python-side tests (imported as `support`).
 
-scripts/test.sh builds the workspace binaries before pytest runs; the fixtures
-here only locate them and fail loudly when they are missing.
+scripts/test.sh builds the workspace binaries before pytest runs; `binary()`
+only locates them and fails loudly when one is missing.
 """
 import os
 import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 FIXTURES = ROOT / "layers" / "cloudfront-sign" / "tests" / "fixtures"
+# CI clones the repository with shared/ beside it, as on the developers' machines.
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
 
 
@@ -19,8 +20,3 @@ def binary(name: str) -> pathlib.Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: run `cargo build --workspace --bins` (scripts/test.sh does)")
     return path
-
-
-@pytest.fixture(scope="session")
-def cfsign() -> pathlib.Path:
-    return binary("cfsign")

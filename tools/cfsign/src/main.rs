@@ -1,0 +1,193 @@
+//! `cfsign`: sign CloudFront URLs like `aws cloudfront sign`, and answer
+//! "why is this a 403?" by verifying a URL exactly as CloudFront would.
+//!
+//! Exit codes: 0 success, 1 the URL is refused (or the input is not what the
+//! command signs), 2 usage errors (bad flags, unreadable keys, bad URLs).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand};
+use cloudfront_sign::{Cidr, HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier, VerifyingKey};
+
+#[derive(Parser)]
+#[command(name = "cfsign", version, about = "Sign and verify CloudFront signed URLs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print URL signed with a canned policy, or a custom one when --resource,
+    /// --not-before or --ip is given.
+    Sign(SignArgs),
+    /// Check URL as CloudFront would: print the grant (exit 0) or the failed check (exit 1).
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// The absolute http(s) URL to sign.
+    url: String,
+    /// The CloudFront public key id (K...) or legacy key pair id (APKA...).
+    #[arg(long)]
+    key_pair_id: String,
+    /// PEM or DER private key: RSA (PKCS#1/PKCS#8) or ECDSA P-256 (SEC1/PKCS#8).
+    #[arg(long)]
+    private_key: PathBuf,
+    /// Expiry as epoch seconds.
+    #[arg(long, conflicts_with = "ttl", required_unless_present = "ttl")]
+    expires: Option<u64>,
+    /// Expiry as seconds from now.
+    #[arg(long)]
+    ttl: Option<u64>,
+    /// Policy resource pattern (`*` and `?` wildcards); implies a custom policy.
+    #[arg(long)]
+    resource: Option<String>,
+    /// Not valid before this epoch second (DateGreaterThan); implies a custom policy.
+    #[arg(long)]
+    not_before: Option<u64>,
+    /// Restrict to this client address or CIDR block; implies a custom policy.
+    #[arg(long)]
+    ip: Option<String>,
+    /// Signature hash: sha1 (CloudFront's default) or sha256.
+    #[arg(long, default_value = "sha1")]
+    hash: String,
+    /// Also append copies of the parameters with this suffix (e.g. -PREFIX),
+    /// as signurl does for the rewriter; implies a custom policy.
+    #[arg(long, allow_hyphen_values = true)]
+    copies: Option<String>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The signed URL as the viewer requested it.
+    url: String,
+    /// A trusted key as ID=FILE (public SPKI PEM, or a private key whose public half is used). Repeatable.
+    #[arg(long = "public-key", value_name = "ID=FILE", required = true)]
+    public_keys: Vec<String>,
+    /// The viewer's address, checked against an IpAddress condition.
+    #[arg(long)]
+    ip: Option<IpAddr>,
+    /// Check at this epoch second instead of now.
+    #[arg(long)]
+    now: Option<u64>,
+    /// Read the parameter copies with this suffix (e.g. -PREFIX), as the rewriter does.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    prefix: String,
+}
+
+/// A failure: the message and the exit code.
+struct Failure(String, u8);
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure(message.into(), 2)
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Sign(args) => sign(args),
+        Command::Verify(args) => verify(args),
+    };
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure(message, code)) => {
+            eprintln!("cfsign: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn read_key_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+}
+
+fn load_signing_key(path: &Path) -> Result<SigningKey, Failure> {
+    let bytes = read_key_file(path)?;
+    let parsed = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => SigningKey::from_pem(text),
+        _ => SigningKey::from_der(&bytes),
+    };
+    parsed.map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+fn load_verifying_key(path: &Path) -> Result<VerifyingKey, Failure> {
+    let bytes = read_key_file(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    VerifyingKey::from_pem(&text)
+        .or_else(|public_err| match SigningKey::from_pem(&text) {
+            Ok(private) => Ok(private.verifying_key()),
+            Err(_) => Err(public_err),
+        })
+        .map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+fn sign(args: SignArgs) -> Result<String, Failure> {
+    let hash: HashAlgorithm = args.hash.parse().map_err(|_| usage("--hash must be sha1 or sha256"))?;
+    let key = load_signing_key(&args.private_key)?;
+    let signer = UrlSigner::new(args.key_pair_id, key, hash).map_err(|e| usage(e.to_string()))?;
+    let expires = match (args.expires, args.ttl) {
+        (Some(epoch), _) => epoch,
+        (None, Some(ttl)) => now().saturating_add(ttl),
+        (None, None) => return Err(usage("give --expires or --ttl")),
+    };
+    let custom = args.resource.is_some() || args.not_before.is_some() || args.ip.is_some() || args.copies.is_some();
+    let signed = if custom {
+        let mut policy = Policy::new(args.resource.unwrap_or_else(|| args.url.clone()), expires);
+        if let Some(start) = args.not_before {
+            policy = policy.not_before(start);
+        }
+        if let Some(ip) = &args.ip {
+            policy = policy.from_ip(ip.parse::<Cidr>().map_err(|e| usage(e.to_string()))?);
+        }
+        let copies = args.copies.as_deref().map_or(vec![""], |suffix| vec!["", suffix]);
+        signer.sign_with_policy_and_copies(&args.url, &policy, &copies)
+    } else {
+        signer.sign_canned(&args.url, expires)
+    };
+    signed.map_err(|e| usage(e.to_string()))
+}
+
+fn verify(args: VerifyArgs) -> Result<String, Failure> {
+    let mut verifier = Verifier::new();
+    for spec in &args.public_keys {
+        let (id, file) = spec
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--public-key {spec:?}: expected ID=FILE")))?;
+        verifier.trust(id, load_verifying_key(Path::new(file))?);
+    }
+    let now = args.now.unwrap_or_else(now);
+    let grant = verifier
+        .verify_url(&args.url, &args.prefix, now, args.ip)
+        .map_err(|denied| Failure(format!("denied: {denied} ({})", denied.code()), 1))?;
+    let policy = &grant.policy;
+    let mut lines = vec![
+        "ok".to_owned(),
+        format!("key_pair_id: {}", grant.key_pair_id),
+        format!("policy: {}", if grant.canned { "canned" } else { "custom" }),
+        format!("hash: {:?}", grant.hash).to_lowercase(),
+        format!("resource: {}", policy.resource),
+        format!(
+            "expires: {} ({} s from now)",
+            policy.date_less_than,
+            policy.date_less_than.saturating_sub(now)
+        ),
+    ];
+    if let Some(start) = policy.date_greater_than {
+        lines.push(format!("not_before: {start}"));
+    }
+    if let Some(block) = &policy.ip_address {
+        lines.push(format!("ip: {block}"));
+    }
+    Ok(lines.join("\n"))
+}

@@ -1,0 +1,266 @@
+//! The cfsign binary end to end: output, exit codes and messages.
+
+use std::process::{Command, Output};
+
+const URL: &str = "https://d111111abcdef8.cloudfront.net/movies/movie_1/index.m3u8";
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../../layers/cloudfront-sign/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn cfsign(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cfsign")).args(args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap().trim_end().to_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn sign_then_verify_canned() {
+    let key = fixture("rsa2048_pkcs8.pem");
+    let signed = cfsign(&[
+        "sign",
+        URL,
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--private-key",
+        &key,
+        "--expires",
+        "1900000000",
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let url = stdout(&signed);
+    assert!(
+        url.starts_with(&format!("{URL}?Expires=1900000000&Signature=")),
+        "{url}"
+    );
+    let public = format!("K2JCJMDEHXQW5F={}", fixture("rsa2048_public.pem"));
+    let verified = cfsign(&["verify", &url, "--public-key", &public, "--now", "1800000000"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+    let report = stdout(&verified);
+    assert!(
+        report.contains("policy: canned") && report.contains(&format!("resource: {URL}")),
+        "{report}"
+    );
+    let late = cfsign(&["verify", &url, "--public-key", &public, "--now", "1900000000"]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(stderr(&late).contains("denied: expired (expired)"), "{}", stderr(&late));
+}
+
+#[test]
+fn custom_policy_with_copies_ip_and_sha256() {
+    let signed = cfsign(&[
+        "sign",
+        URL,
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--private-key",
+        &fixture("ec_p256_sec1.pem"),
+        "--expires",
+        "1900000000",
+        "--resource",
+        "https://d111111abcdef8.cloudfront.net/movies/movie_1/*",
+        "--not-before",
+        "1700000000",
+        "--ip",
+        "192.0.2.0/24",
+        "--hash",
+        "sha256",
+        "--copies",
+        "-PREFIX",
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let url = stdout(&signed);
+    assert!(url.contains("&Hash-Algorithm=SHA256&Policy-PREFIX=") && url.ends_with("&Hash-Algorithm-PREFIX=SHA256"));
+    // A private key file is accepted for verification too (its public half is used).
+    let key = format!("K2JCJMDEHXQW5F={}", fixture("ec_p256_pkcs8.pem"));
+    let args = |ip: &'static str| {
+        vec![
+            "verify".to_owned(),
+            url.clone(),
+            "--public-key".into(),
+            key.clone(),
+            "--now".into(),
+            "1800000000".into(),
+            "--prefix".into(),
+            "-PREFIX".into(),
+            "--ip".into(),
+            ip.into(),
+        ]
+    };
+    let run = |args: Vec<String>| Command::new(env!("CARGO_BIN_EXE_cfsign")).args(args).output().unwrap();
+    let ok = run(args("192.0.2.77"));
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let report = stdout(&ok);
+    for line in [
+        "policy: custom",
+        "hash: sha256",
+        "not_before: 1700000000",
+        "ip: 192.0.2.0/24",
+    ] {
+        assert!(report.contains(line), "{line} in {report}");
+    }
+    let refused = run(args("198.51.100.1"));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("ip_not_allowed"));
+}
+
+#[test]
+fn failed_checks_exit_1_with_the_reason() {
+    let url = stdout(&cfsign(&[
+        "sign",
+        URL,
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--private-key",
+        &fixture("rsa2048_pkcs1.pem"),
+        "--ttl",
+        "600",
+    ]));
+    let other = format!("K2JCJMDEHXQW5F={}", fixture("rsa2048_other_public.pem"));
+    let forged = cfsign(&["verify", &url, "--public-key", &other]);
+    assert_eq!(forged.status.code(), Some(1));
+    assert!(stderr(&forged).contains("bad signature (bad_signature)"));
+    let unknown = cfsign(&[
+        "verify",
+        &url,
+        "--public-key",
+        &format!("KNOTTHISONE={}", fixture("rsa2048_public.pem")),
+    ]);
+    assert!(stderr(&unknown).contains("unknown_key"));
+    let prefixed = cfsign(&["verify", &url, "--public-key", &other, "--prefix", "-PREFIX"]);
+    assert!(stderr(&prefixed).contains("missing parameter Policy-PREFIX"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let key = fixture("rsa2048_pkcs1.pem");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "sign",
+                URL,
+                "--key-pair-id",
+                "K1",
+                "--private-key",
+                "/nonexistent.pem",
+                "--ttl",
+                "1",
+            ],
+            "cannot read /nonexistent.pem",
+        ),
+        (
+            vec!["sign", URL, "--key-pair-id", "K1", "--private-key", &key],
+            "--expires",
+        ),
+        (
+            vec![
+                "sign",
+                URL,
+                "--key-pair-id",
+                "K1",
+                "--private-key",
+                &key,
+                "--ttl",
+                "1",
+                "--expires",
+                "5",
+            ],
+            "cannot be used with",
+        ),
+        (
+            vec![
+                "sign",
+                "not-a-url",
+                "--key-pair-id",
+                "K1",
+                "--private-key",
+                &key,
+                "--ttl",
+                "1",
+            ],
+            "not an absolute http(s) url",
+        ),
+        (
+            vec!["sign", URL, "--key-pair-id", "K 1", "--private-key", &key, "--ttl", "1"],
+            "invalid key pair id",
+        ),
+        (
+            vec![
+                "sign",
+                URL,
+                "--key-pair-id",
+                "K1",
+                "--private-key",
+                &key,
+                "--ttl",
+                "1",
+                "--hash",
+                "md5",
+            ],
+            "sha1 or sha256",
+        ),
+        (
+            vec![
+                "sign",
+                URL,
+                "--key-pair-id",
+                "K1",
+                "--private-key",
+                &key,
+                "--ttl",
+                "1",
+                "--ip",
+                "1.2.3.4/99",
+            ],
+            "invalid ip",
+        ),
+        (
+            vec![
+                "sign",
+                URL,
+                "--key-pair-id",
+                "K1",
+                "--private-key",
+                &key,
+                "--ttl",
+                "1",
+                "--resource",
+                "https://other/*",
+            ],
+            "does not match",
+        ),
+        (vec!["verify", URL, "--public-key", "K1"], "expected ID=FILE"),
+        (vec!["verify", URL], "--public-key"),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+    ];
+    for (args, expected) in cases {
+        let output = cfsign(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: expected {expected:?} in {}",
+            stderr(&output)
+        );
+    }
+    let bad_key = cfsign(&[
+        "sign",
+        URL,
+        "--key-pair-id",
+        "K1",
+        "--private-key",
+        &fixture("rsa1024_too_small.pem"),
+        "--ttl",
+        "1",
+    ]);
+    assert_eq!(bad_key.status.code(), Some(2));
+    assert!(stderr(&bad_key).contains("1024 bits"));
+}
