@@ -1,0 +1,313 @@
+################################################################################
+# Origin Access Control: CloudFront signs every origin request (SigV4), so the
+# bucket and the function URLs answer nobody else.
+################################################################################
+
+resource "aws_cloudfront_origin_access_control" "s3" {
+  name                              = "${var.name_prefix}-s3"
+  description                       = "signed-hls ${var.name_prefix}: media bucket"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_cloudfront_origin_access_control" "lambda" {
+  name                              = "${var.name_prefix}-lambda"
+  description                       = "signed-hls ${var.name_prefix}: function URLs"
+  origin_access_control_origin_type = "lambda"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+################################################################################
+# Cache policies
+################################################################################
+
+# Segments, keys, init sections: the cache key ignores the query string (the
+# signature differs per viewer, the bytes do not), so all viewers share one copy.
+resource "aws_cloudfront_cache_policy" "segments" {
+  name        = "${var.name_prefix}-segments"
+  comment     = "signed-hls ${var.name_prefix}: segments, one cached copy for every viewer"
+  min_ttl     = 0
+  default_ttl = var.segment_default_ttl
+  max_ttl     = var.segment_max_ttl
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_gzip   = true
+    enable_accept_encoding_brotli = true
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+
+    headers_config {
+      header_behavior = "none"
+    }
+
+    query_strings_config {
+      query_string_behavior = "none"
+    }
+  }
+}
+
+# Playlists: the key holds the viewer's prefixed credential, so one viewer's
+# rewritten playlist is never served to another; these parameters are thereby
+# also forwarded to the rewriter. Default TTL 0: cached only as long as the
+# rewriter's Cache-Control says (never beyond the credential).
+resource "aws_cloudfront_cache_policy" "playlists" {
+  name        = "${var.name_prefix}-playlists"
+  comment     = "signed-hls ${var.name_prefix}: playlists, keyed by the viewer's credential"
+  min_ttl     = 0
+  default_ttl = 0
+  max_ttl     = var.playlist_max_ttl
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_gzip   = true
+    enable_accept_encoding_brotli = true
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+
+    headers_config {
+      header_behavior = "none"
+    }
+
+    query_strings_config {
+      query_string_behavior = "whitelist"
+
+      query_strings {
+        items = local.prefixed_query_strings
+      }
+    }
+  }
+}
+
+data "aws_cloudfront_cache_policy" "caching_disabled" {
+  name = "Managed-CachingDisabled"
+}
+
+################################################################################
+# Origin request policies: what reaches the functions besides the cache key.
+# The Host header is never forwarded (a function URL answers only to its own).
+################################################################################
+
+resource "aws_cloudfront_origin_request_policy" "rewriter" {
+  name    = "${var.name_prefix}-rewriter"
+  comment = "signed-hls ${var.name_prefix}: prefixed credential (and viewer address) to the rewriter"
+
+  cookies_config {
+    cookie_behavior = "none"
+  }
+
+  headers_config {
+    header_behavior = var.bind_viewer_ip ? "whitelist" : "none"
+
+    dynamic "headers" {
+      for_each = var.bind_viewer_ip ? [1] : []
+
+      content {
+        items = ["CloudFront-Viewer-Address"]
+      }
+    }
+  }
+
+  query_strings_config {
+    query_string_behavior = "whitelist"
+
+    query_strings {
+      items = local.prefixed_query_strings
+    }
+  }
+}
+
+resource "aws_cloudfront_origin_request_policy" "signurl" {
+  name    = "${var.name_prefix}-signurl"
+  comment = "signed-hls ${var.name_prefix}: movie, format, redirect (and viewer address) to signurl"
+
+  cookies_config {
+    cookie_behavior = "none"
+  }
+
+  headers_config {
+    header_behavior = var.bind_viewer_ip ? "whitelist" : "none"
+
+    dynamic "headers" {
+      for_each = var.bind_viewer_ip ? [1] : []
+
+      content {
+        items = ["CloudFront-Viewer-Address"]
+      }
+    }
+  }
+
+  query_strings_config {
+    query_string_behavior = "whitelist"
+
+    query_strings {
+      items = ["movie", "format", "redirect"]
+    }
+  }
+}
+
+################################################################################
+# Response headers: HSTS and nosniff always; CORS for the configured origins.
+################################################################################
+
+resource "aws_cloudfront_response_headers_policy" "this" {
+  name    = "${var.name_prefix}-headers"
+  comment = "signed-hls ${var.name_prefix}: security headers and CORS"
+
+  dynamic "cors_config" {
+    for_each = length(var.cors_allowed_origins) > 0 ? [1] : []
+
+    content {
+      access_control_allow_credentials = false
+      access_control_max_age_sec       = 3600
+      origin_override                  = true
+
+      access_control_allow_headers {
+        items = ["*"]
+      }
+
+      access_control_allow_methods {
+        items = ["GET", "HEAD", "OPTIONS"]
+      }
+
+      access_control_allow_origins {
+        items = var.cors_allowed_origins
+      }
+    }
+  }
+
+  security_headers_config {
+    content_type_options {
+      override = true
+    }
+
+    strict_transport_security {
+      access_control_max_age_sec = 31536000
+      include_subdomains         = true
+      preload                    = true
+      override                   = true
+    }
+
+    referrer_policy {
+      referrer_policy = "strict-origin-when-cross-origin"
+      override        = true
+    }
+  }
+}
+
+################################################################################
+# The distribution
+################################################################################
+
+locals {
+  s3_origin_id       = "media"
+  function_origin_id = { for name in keys(local.functions) : name => "lambda-${name}" }
+}
+
+resource "aws_cloudfront_distribution" "this" {
+  #checkov:skip=CKV_AWS_68:WAF is optional (web_acl_id): every protected path already requires a valid CloudFront signature, and a web ACL has a monthly cost.
+  #checkov:skip=CKV2_AWS_47:WAF is optional (web_acl_id); no Java on any origin (Log4j rule set).
+  #checkov:skip=CKV_AWS_86:Access logs use CloudFront standard logging v2 (logging.tf, enable_access_logs), which this check does not see; legacy logging needs bucket ACLs.
+  #checkov:skip=CKV_AWS_310:Origin failover would need a second region's copy of media and functions; out of scope.
+  #checkov:skip=CKV_AWS_305:No root object: the distribution serves playlists, segments and the signer, never an index page.
+  #checkov:skip=CKV_AWS_374:Geo restriction is a business decision left to the operator; access is gated by signed URLs.
+  #checkov:skip=CKV2_AWS_42:A custom certificate is optional (aliases + acm_certificate_arn); the default *.cloudfront.net certificate is TLS-only.
+  comment             = "signed-hls ${var.name_prefix}"
+  enabled             = true
+  is_ipv6_enabled     = true
+  http_version        = "http2and3"
+  price_class         = var.price_class
+  aliases             = var.aliases
+  web_acl_id          = var.web_acl_id
+  wait_for_deployment = true
+
+  origin {
+    origin_id                = local.s3_origin_id
+    domain_name              = aws_s3_bucket.media.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.s3.id
+  }
+
+  dynamic "origin" {
+    for_each = local.function_origin_id
+
+    content {
+      origin_id                = origin.value
+      domain_name              = trimsuffix(trimprefix(aws_lambda_function_url.this[origin.key].function_url, "https://"), "/")
+      origin_access_control_id = aws_cloudfront_origin_access_control.lambda.id
+
+      custom_origin_config {
+        http_port              = 80
+        https_port             = 443
+        origin_protocol_policy = "https-only"
+        origin_ssl_protocols   = ["TLSv1.2"]
+      }
+    }
+  }
+
+  # Segments and everything else in the bucket: signed, cached once for all.
+  default_cache_behavior {
+    target_origin_id           = local.s3_origin_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = aws_cloudfront_cache_policy.segments.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+    trusted_key_groups         = [aws_cloudfront_key_group.this.id]
+  }
+
+  # The signer: viewers call it to obtain a signed URL, so no key group here;
+  # never cached.
+  ordered_cache_behavior {
+    path_pattern               = "/content/media/signurl"
+    target_origin_id           = local.function_origin_id["signurl"]
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.caching_disabled.id
+    origin_request_policy_id   = aws_cloudfront_origin_request_policy.signurl.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+  }
+
+  # Playlists: signed like segments, then rewritten per viewer.
+  ordered_cache_behavior {
+    path_pattern               = "*.m3u8"
+    target_origin_id           = local.function_origin_id["rewriter"]
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = aws_cloudfront_cache_policy.playlists.id
+    origin_request_policy_id   = aws_cloudfront_origin_request_policy.rewriter.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+    trusted_key_groups         = [aws_cloudfront_key_group.this.id]
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+      locations        = []
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = var.acm_certificate_arn == null
+    acm_certificate_arn            = var.acm_certificate_arn
+    ssl_support_method             = var.acm_certificate_arn == null ? null : "sni-only"
+    minimum_protocol_version       = var.acm_certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(var.aliases) == 0 || var.acm_certificate_arn != null
+      error_message = "aliases need acm_certificate_arn (a certificate in us-east-1 covering them)."
+    }
+  }
+}

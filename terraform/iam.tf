@@ -1,0 +1,131 @@
+################################################################################
+# One least-privilege role per function. Every statement names its resources:
+# no "*" anywhere.
+################################################################################
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    sid     = "LambdaAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name                 = "${var.name_prefix}-${each.key}"
+  description          = "signed-hls ${var.name_prefix}: execution role of the ${each.key} function"
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+data "aws_iam_policy_document" "signurl" {
+  statement {
+    sid       = "ReadSigningKey"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.signing_key.arn]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["signurl"].arn}:*"]
+  }
+
+  # Only when signurl checks that the playlist exists before it signs.
+  dynamic "statement" {
+    for_each = var.check_playlist_exists ? [1] : []
+
+    content {
+      sid       = "ReadMediaPlaylists"
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = [local.media_objects_arn]
+    }
+  }
+
+  # Without ListBucket S3 answers 403 instead of 404 for a missing key.
+  dynamic "statement" {
+    for_each = var.check_playlist_exists ? [1] : []
+
+    content {
+      sid       = "ListMediaPrefix"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.media.arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${var.media_prefix}*"]
+      }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "rewriter" {
+  statement {
+    sid       = "ReadSigningKey"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.signing_key.arn]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["rewriter"].arn}:*"]
+  }
+
+  statement {
+    sid       = "ReadMediaPlaylists"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = [local.media_objects_arn]
+  }
+
+  # Without ListBucket S3 answers 403 instead of 404 for a missing playlist.
+  statement {
+    sid       = "ListMediaPrefix"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.media.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.media_prefix}*"]
+    }
+  }
+}
+
+locals {
+  function_policies = {
+    signurl  = data.aws_iam_policy_document.signurl.json
+    rewriter = data.aws_iam_policy_document.rewriter.json
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name   = "${var.name_prefix}-${each.key}"
+  role   = aws_iam_role.function[each.key].id
+  policy = local.function_policies[each.key]
+}

@@ -1,0 +1,89 @@
+################################################################################
+# Signing keys
+#
+# Bring your own PEM files (private_key_file + public_key_file), or let
+# Terraform generate a key: then the private key lives in the Terraform state
+# (tls_private_key keeps it there), so protect the state like the key itself.
+# A key from files reaches Secrets Manager through a write-only argument and is
+# never stored in the state.
+################################################################################
+
+locals {
+  generate_key = var.private_key_file == null
+
+  # Generated keys are handed over as PKCS#8 (BEGIN PRIVATE KEY) for RSA and
+  # ECDSA alike; files are passed through as they are.
+  private_key_pem = local.generate_key ? tls_private_key.signing[0].private_key_pem_pkcs8 : sensitive(file(var.private_key_file))
+
+  public_key_pem = local.generate_key ? tls_private_key.signing[0].public_key_pem : file(var.public_key_file)
+
+  # Every public key the key group trusts, by name: the signing key under
+  # signing_key_name, plus the additional ones. A key keeps its name, hence its
+  # CloudFront id, across a rotation (see README: key rotation), so a key that
+  # the edges already trust is never replaced by a new id.
+  trusted_public_keys = merge(var.additional_public_keys, { (var.signing_key_name) = local.public_key_pem })
+
+  signing_key_id = aws_cloudfront_public_key.trusted[var.signing_key_name].id
+
+  # The one secret the functions read (JSON). cf_url lives here, not in the
+  # environment, because the distribution's domain is known only after the
+  # functions exist (see main.tf). public_keys (id => PEM) lets the rewriter
+  # verify credentials signed with any trusted key, e.g. the previous one.
+  secret_json = jsonencode({
+    key_pair_id = local.signing_key_id
+    private_key = local.private_key_pem
+    cf_url      = coalesce(local.alias_url, "https://${aws_cloudfront_distribution.this.domain_name}")
+    public_keys = { for name, key in aws_cloudfront_public_key.trusted : key.id => key.encoded_key }
+  })
+}
+
+resource "tls_private_key" "signing" {
+  count = local.generate_key ? 1 : 0
+
+  algorithm   = var.key_algorithm
+  rsa_bits    = var.key_algorithm == "RSA" ? 2048 : null
+  ecdsa_curve = var.key_algorithm == "ECDSA" ? "P256" : null
+}
+
+resource "aws_cloudfront_public_key" "trusted" {
+  for_each = local.trusted_public_keys
+
+  name_prefix = "${var.name_prefix}-${each.key}-"
+  comment     = "signed-hls ${var.name_prefix}: trusted key ${each.key}"
+  # CloudFront keeps the PEM with one final newline; without it every plan
+  # would want to replace the key.
+  encoded_key = "${trimspace(each.value)}\n"
+
+  # A changed key joins the key group before the old one is deleted.
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudfront_key_group" "this" {
+  name    = "${var.name_prefix}-key-group"
+  comment = "signed-hls ${var.name_prefix}: keys trusted for playlists and segments"
+  items   = [for name in sort(keys(local.trusted_public_keys)) : aws_cloudfront_public_key.trusted[name].id]
+}
+
+resource "aws_secretsmanager_secret" "signing_key" {
+  #checkov:skip=CKV_AWS_149:Encrypted with the AWS managed key aws/secretsmanager; a customer key adds cost and a key policy without narrowing who may read (the IAM policies do).
+  #checkov:skip=CKV2_AWS_57:A CloudFront signing key is rotated through the key group (README, key rotation), not by a Secrets Manager rotation Lambda.
+  name                    = "${var.name_prefix}/cloudfront-signing-key"
+  description             = "signed-hls ${var.name_prefix}: CloudFront signing key as JSON {key_pair_id, private_key, cf_url, public_keys}"
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "signing_key" {
+  secret_id = aws_secretsmanager_secret.signing_key.id
+
+  # Write-only: Terraform sends the value and does not keep it in the state.
+  # The version number changes whenever the content does, so a new key, key id
+  # or domain is written again.
+  secret_string_wo         = local.secret_json
+  secret_string_wo_version = parseint(substr(sha256(local.secret_json), 0, 12), 16)
+
+  # Sign with a key only once the key group trusts it.
+  depends_on = [aws_cloudfront_key_group.this]
+}

@@ -1,0 +1,407 @@
+################################################################################
+# Naming
+################################################################################
+
+variable "name_prefix" {
+  description = "Prefix of every named resource (bucket, functions, roles, policies, secret, CloudFront policies), so that two stacks can live in one account. Lowercase letters, digits and hyphens, 2 to 24 characters."
+  type        = string
+  default     = "signed-hls"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2 to 24 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Media bucket
+################################################################################
+
+variable "media_prefix" {
+  description = "Key prefix of the HLS media in the bucket (playlists and segments). CloudFront and the rewriter may read only below it."
+  type        = string
+  default     = "movies/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.media_prefix))
+    error_message = "media_prefix must be a relative key prefix ending in '/' (for example \"movies/\"), with no wildcard, no leading '/' and no empty segment."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow `terraform destroy` to delete the media and log buckets while they still hold objects."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Signing keys
+################################################################################
+
+variable "private_key_file" {
+  description = "Path of a PEM private key (PKCS#1 RSA `BEGIN RSA PRIVATE KEY`, or PKCS#8 `BEGIN PRIVATE KEY` for RSA-2048 or ECDSA P-256) to sign URLs with. Set it together with public_key_file; leave both null to let Terraform generate a key (which then lives in the Terraform state)."
+  type        = string
+  default     = null
+}
+
+variable "public_key_file" {
+  description = "Path of the PEM public key (`BEGIN PUBLIC KEY`) that matches private_key_file. Set both or neither."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.public_key_file == null) == (var.private_key_file == null)
+    error_message = "Set private_key_file and public_key_file together, or leave both null to generate a key."
+  }
+}
+
+variable "key_algorithm" {
+  description = "Algorithm of the key Terraform generates when no key files are given: \"RSA\" (2048 bits) or \"ECDSA\" (P-256, shorter signed URLs)."
+  type        = string
+  default     = "RSA"
+
+  validation {
+    condition     = contains(["RSA", "ECDSA"], var.key_algorithm)
+    error_message = "key_algorithm must be \"RSA\" or \"ECDSA\"."
+  }
+}
+
+variable "signing_key_name" {
+  description = "Name under which the signing public key is trusted in the key group. Rename it during a rotation (README: key rotation) so that every key keeps its CloudFront id."
+  type        = string
+  default     = "primary"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,32}$", var.signing_key_name))
+    error_message = "signing_key_name must be 1 to 32 letters, digits, '-' or '_'."
+  }
+
+  validation {
+    condition     = !contains(keys(var.additional_public_keys), var.signing_key_name)
+    error_message = "signing_key_name must not also be a key of additional_public_keys."
+  }
+}
+
+variable "additional_public_keys" {
+  description = "Extra public keys (name => PEM `BEGIN PUBLIC KEY`) trusted by the key group besides the signing key: the next key before a rotation, the previous one after it. At most 4 (a key group holds 5 keys)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(var.additional_public_keys) <= 4
+    error_message = "A CloudFront key group holds at most 5 public keys: give at most 4 additional_public_keys."
+  }
+
+  validation {
+    condition = alltrue([
+      for name, pem in var.additional_public_keys :
+      can(regex("^[A-Za-z0-9_-]{1,32}$", name)) && strcontains(pem, "-----BEGIN PUBLIC KEY-----")
+    ])
+    error_message = "additional_public_keys: names are 1 to 32 letters, digits, '-' or '_', and every value is a PEM public key (-----BEGIN PUBLIC KEY-----)."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days Secrets Manager keeps the deleted signing-key secret recoverable after `terraform destroy` (0 deletes it at once, so the same name_prefix can be reused right away)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+################################################################################
+# Function settings (passed as environment variables, never the key itself)
+################################################################################
+
+variable "key_prefix" {
+  description = "KEY_PREFIX: suffix of the copies of the signed-URL parameters (Policy<prefix>, Signature<prefix>, ...) that reach the rewriter, since CloudFront strips the originals."
+  type        = string
+  default     = "-PREFIX"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,32}$", var.key_prefix))
+    error_message = "key_prefix must be 1 to 32 letters, digits, '-' or '_'."
+  }
+}
+
+variable "hash_algorithm" {
+  description = "HASH_ALGORITHM: digest of the URL signatures, \"sha1\" (CloudFront's default) or \"sha256\" (adds Hash-Algorithm=SHA256 to every URL)."
+  type        = string
+  default     = "sha1"
+
+  validation {
+    condition     = contains(["sha1", "sha256"], var.hash_algorithm)
+    error_message = "hash_algorithm must be \"sha1\" or \"sha256\"."
+  }
+}
+
+variable "key_refresh_seconds" {
+  description = "KEY_REFRESH_SECONDS: how long a warm function keeps the signing key it read from Secrets Manager before reading it again. A rotation keeps the old key trusted at least this long plus url_ttl_seconds."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.key_refresh_seconds >= 60 && var.key_refresh_seconds <= 86400 && floor(var.key_refresh_seconds) == var.key_refresh_seconds
+    error_message = "key_refresh_seconds must be a whole number between 60 and 86400."
+  }
+}
+
+variable "url_ttl_seconds" {
+  description = "URL_TTL_SECONDS: lifetime of the URL signurl hands out; it must outlive a viewing session, since CloudFront checks it on every segment request."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.url_ttl_seconds >= 60 && var.url_ttl_seconds <= 604800 && floor(var.url_ttl_seconds) == var.url_ttl_seconds
+    error_message = "url_ttl_seconds must be a whole number between 60 and 604800 (7 days)."
+  }
+}
+
+variable "playlist_key_template" {
+  description = "PLAYLIST_KEY_TEMPLATE: S3 key of a movie's entry playlist; signurl replaces {movie} with the validated movie id. Must lie below media_prefix."
+  type        = string
+  default     = "movies/movie_{movie}/index.m3u8"
+
+  validation {
+    condition     = strcontains(var.playlist_key_template, "{movie}") && endswith(var.playlist_key_template, ".m3u8") && startswith(var.playlist_key_template, var.media_prefix)
+    error_message = "playlist_key_template must contain {movie}, end in .m3u8 (the playlist behaviour) and start with media_prefix."
+  }
+}
+
+variable "check_playlist_exists" {
+  description = "CHECK_PLAYLIST_EXISTS: when true, signurl checks that the playlist exists in S3 before it signs (404 otherwise); this grants it s3:GetObject and s3:ListBucket below media_prefix."
+  type        = bool
+  default     = false
+}
+
+variable "rewrite_mode" {
+  description = "REWRITE_MODE of the rewriter: \"resign\" (one custom-policy signature per playlist), \"per-uri\" (a canned signature per URI) or \"reuse\" (pass the viewer's credential on)."
+  type        = string
+  default     = "resign"
+
+  validation {
+    condition     = contains(["resign", "per-uri", "reuse"], var.rewrite_mode)
+    error_message = "rewrite_mode must be \"resign\", \"per-uri\" or \"reuse\"."
+  }
+}
+
+variable "max_playlist_bytes" {
+  description = "MAX_PLAYLIST_BYTES: largest playlist the rewriter reads from S3; a larger one gets a 502."
+  type        = number
+  default     = 16777216
+
+  validation {
+    condition     = var.max_playlist_bytes >= 1024 && var.max_playlist_bytes <= 104857600 && floor(var.max_playlist_bytes) == var.max_playlist_bytes
+    error_message = "max_playlist_bytes must be a whole number between 1024 and 104857600."
+  }
+}
+
+variable "bind_viewer_ip" {
+  description = "BIND_VIEWER_IP: when true, signed URLs carry an IpAddress condition with the viewer's address, and CloudFront forwards the CloudFront-Viewer-Address header to both functions."
+  type        = bool
+  default     = false
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins (for example https://player.example.com) allowed to call the distribution from a browser: CORS_ALLOWED_ORIGINS of the functions and the CloudFront CORS response headers. Empty: no CORS headers (same-origin players only). \"*\" allows every origin."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "cors_allowed_origins entries must be \"*\" or a scheme and host with an optional port, no path (https://player.example.com)."
+  }
+}
+
+variable "log_level" {
+  description = "Application log level of both functions (Lambda JSON logging filters below it)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
+################################################################################
+# Lambda
+################################################################################
+
+variable "lambda_zip_dir" {
+  description = "Folder holding signurl/bootstrap.zip and rewriter/bootstrap.zip from the build (`make build`). Null: <repository>/target/lambda."
+  type        = string
+  default     = null
+}
+
+variable "signurl_memory_size" {
+  description = "Memory (MB) of the signurl function; Lambda scales CPU with it."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.signurl_memory_size >= 128 && var.signurl_memory_size <= 10240
+    error_message = "signurl_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "signurl_timeout" {
+  description = "Timeout (seconds) of the signurl function. CloudFront waits at most 30 s for an origin by default."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.signurl_timeout >= 1 && var.signurl_timeout <= 30
+    error_message = "signurl_timeout must be between 1 and 30 seconds."
+  }
+}
+
+variable "rewriter_memory_size" {
+  description = "Memory (MB) of the rewriter function; large playlists and per-uri signing want more (CPU scales with memory)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.rewriter_memory_size >= 128 && var.rewriter_memory_size <= 10240
+    error_message = "rewriter_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "rewriter_timeout" {
+  description = "Timeout (seconds) of the rewriter function. CloudFront waits at most 30 s for an origin by default."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.rewriter_timeout >= 1 && var.rewriter_timeout <= 30
+    error_message = "rewriter_timeout must be between 1 and 30 seconds."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' CloudWatch log groups, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+################################################################################
+# CloudFront
+################################################################################
+
+variable "aliases" {
+  description = "Extra domain names (CNAMEs) of the distribution; the first one becomes the public base URL. Needs acm_certificate_arn."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.aliases : can(regex("^[a-z0-9*]([a-z0-9.-]*[a-z0-9])?$", a))])
+    error_message = "aliases must be lowercase domain names."
+  }
+}
+
+variable "acm_certificate_arn" {
+  description = "ARN of an ACM certificate in us-east-1 covering every alias. Null: the default *.cloudfront.net certificate (then aliases must be empty)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.acm_certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/", var.acm_certificate_arn))
+    error_message = "acm_certificate_arn must be an ACM certificate ARN in us-east-1 (CloudFront reads certificates only there)."
+  }
+}
+
+variable "price_class" {
+  description = "CloudFront price class: PriceClass_100 (North America, Europe), PriceClass_200 or PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.price_class)
+    error_message = "price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}
+
+variable "web_acl_id" {
+  description = "Optional ARN of an AWS WAF (v2, CLOUDFRONT scope) web ACL to attach to the distribution."
+  type        = string
+  default     = null
+}
+
+variable "segment_default_ttl" {
+  description = "Seconds CloudFront caches a segment when S3 sends no Cache-Control. Segments never change, and every viewer shares the one cached copy."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.segment_default_ttl >= 0 && var.segment_default_ttl <= var.segment_max_ttl
+    error_message = "segment_default_ttl must be between 0 and segment_max_ttl."
+  }
+}
+
+variable "segment_max_ttl" {
+  description = "Longest time (seconds) CloudFront caches a segment, whatever S3's Cache-Control says."
+  type        = number
+  default     = 31536000
+
+  validation {
+    condition     = var.segment_max_ttl >= 0 && var.segment_max_ttl <= 31536000
+    error_message = "segment_max_ttl must be between 0 and 31536000."
+  }
+}
+
+variable "playlist_max_ttl" {
+  description = "Upper bound (seconds) on how long CloudFront caches one viewer's rewritten playlist. The default TTL is 0: a playlist is cached only as long as the rewriter's Cache-Control allows (never beyond the credential)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.playlist_max_ttl >= 0 && var.playlist_max_ttl <= 86400
+    error_message = "playlist_max_ttl must be between 0 and 86400."
+  }
+}
+
+################################################################################
+# Access logs
+################################################################################
+
+variable "enable_access_logs" {
+  description = "Deliver CloudFront access logs (standard logging v2) to a dedicated, private S3 bucket."
+  type        = bool
+  default     = false
+}
+
+variable "access_logs_retention_days" {
+  description = "Days before CloudFront access log objects expire from the log bucket."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.access_logs_retention_days >= 1 && floor(var.access_logs_retention_days) == var.access_logs_retention_days
+    error_message = "access_logs_retention_days must be a whole number of at least 1."
+  }
+}
+
+variable "access_logs_format" {
+  description = "Format of the CloudFront access log files: \"w3c\", \"json\", \"plain\" or \"parquet\"."
+  type        = string
+  default     = "json"
+
+  validation {
+    condition     = contains(["w3c", "json", "plain", "parquet"], var.access_logs_format)
+    error_message = "access_logs_format must be w3c, json, plain or parquet."
+  }
+}

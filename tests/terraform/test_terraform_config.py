@@ -1,0 +1,605 @@
+"""What matters in terraform/, asserted on the parsed configuration (python-hcl2).
+
+Each test names the property it guards; a change that breaks the property
+makes the test fail (each was checked by breaking the configuration once).
+"""
+import json
+import re
+
+import pytest
+
+FUNCTIONS = {"signurl", "rewriter"}
+KEY_GROUP = "${aws_cloudfront_key_group.this.id}"
+DISTRIBUTION_ARN = "${aws_cloudfront_distribution.this.arn}"
+PREFIXED = ["Policy", "Signature", "Key-Pair-Id", "Expires", "Hash-Algorithm"]
+
+
+def one(blocks, what):
+    assert isinstance(blocks, list) and len(blocks) == 1, f"expected exactly one {what} block, got {blocks!r}"
+    return blocks[0]
+
+
+def ref_name(expr, rtype):
+    """'${aws_x.name.id}' -> 'name'."""
+    m = re.fullmatch(r"\$\{" + re.escape(rtype) + r"\.([A-Za-z0-9_-]+)\.[a-z_]+\}", expr or "")
+    assert m, f"{expr!r} is not a reference to a {rtype}"
+    return m.group(1)
+
+
+# --- CloudFront behaviours ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def distribution(tf):
+    return tf.resource("aws_cloudfront_distribution", "this")
+
+
+def behaviours(distribution):
+    default = one(distribution["default_cache_behavior"], "default_cache_behavior")
+    ordered = {b["path_pattern"]: b for b in distribution.get("ordered_cache_behavior", [])}
+    return default, ordered
+
+
+def test_key_group_on_segments_and_playlists(distribution):
+    default, ordered = behaviours(distribution)
+    assert default.get("trusted_key_groups") == [KEY_GROUP], "default (segment) behaviour must require a signature"
+    assert "*.m3u8" in ordered, "no playlist behaviour"
+    assert ordered["*.m3u8"].get("trusted_key_groups") == [KEY_GROUP], "playlists must require a signature"
+
+
+def test_only_the_signer_is_unsigned(distribution):
+    """Never a playlist or segment served unsigned: the one behaviour without a key group is signurl's."""
+    default, ordered = behaviours(distribution)
+    unsigned = [p for p, b in ordered.items() if not b.get("trusted_key_groups")]
+    assert unsigned == ["/content/media/signurl"]
+    assert not distribution.get("trusted_signers")
+    for path, b in ordered.items():
+        assert b.get("trusted_signers") in (None, []), path
+
+
+def test_routes(distribution):
+    default, ordered = behaviours(distribution)
+    assert set(ordered) == {"/content/media/signurl", "*.m3u8"}
+    assert default["target_origin_id"] == "${local.s3_origin_id}"
+    assert ordered["/content/media/signurl"]["target_origin_id"] == '${local.function_origin_id["signurl"]}'
+    assert ordered["*.m3u8"]["target_origin_id"] == '${local.function_origin_id["rewriter"]}'
+    # The signer comes first: CloudFront matches ordered behaviours in order.
+    paths = [b["path_pattern"] for b in distribution["ordered_cache_behavior"]]
+    assert paths.index("/content/media/signurl") < paths.index("*.m3u8")
+
+
+def test_https_only_and_compressed(distribution):
+    default, ordered = behaviours(distribution)
+    for name, b in [("default", default), *ordered.items()]:
+        assert b["viewer_protocol_policy"] == "redirect-to-https", name
+        assert b["compress"] is True, name
+        assert b.get("response_headers_policy_id") == "${aws_cloudfront_response_headers_policy.this.id}", name
+
+
+def test_segment_cache_key_ignores_query_strings(tf, distribution):
+    default, _ = behaviours(distribution)
+    policy = tf.resource("aws_cloudfront_cache_policy", ref_name(default["cache_policy_id"], "aws_cloudfront_cache_policy"))
+    params = one(policy["parameters_in_cache_key_and_forwarded_to_origin"], "parameters")
+    assert one(params["query_strings_config"], "query_strings_config")["query_string_behavior"] == "none"
+    assert one(params["headers_config"], "headers_config")["header_behavior"] == "none"
+    assert one(params["cookies_config"], "cookies_config")["cookie_behavior"] == "none"
+    assert params["enable_accept_encoding_gzip"] is True and params["enable_accept_encoding_brotli"] is True
+
+
+def test_playlist_cache_key_holds_the_prefixed_credential(tf, distribution):
+    _, ordered = behaviours(distribution)
+    playlist = ordered["*.m3u8"]
+    policy = tf.resource("aws_cloudfront_cache_policy", ref_name(playlist["cache_policy_id"], "aws_cloudfront_cache_policy"))
+    assert policy["default_ttl"] == 0 and policy["min_ttl"] == 0, "playlists: cached only as the rewriter's Cache-Control says"
+    params = one(policy["parameters_in_cache_key_and_forwarded_to_origin"], "parameters")
+    qs = one(params["query_strings_config"], "query_strings_config")
+    assert qs["query_string_behavior"] == "whitelist"
+    assert one(qs["query_strings"], "query_strings")["items"] == "${local.prefixed_query_strings}"
+    prefixed = tf.locals["prefixed_query_strings"]
+    for name in PREFIXED:
+        assert f'"{name}"' in prefixed or name in prefixed, f"{name} missing from local.prefixed_query_strings"
+    assert "${var.key_prefix}" in prefixed or "var.key_prefix" in prefixed
+    # ...and they reach the rewriter (also forwarded explicitly).
+    orp = tf.resource(
+        "aws_cloudfront_origin_request_policy",
+        ref_name(playlist["origin_request_policy_id"], "aws_cloudfront_origin_request_policy"),
+    )
+    oqs = one(orp["query_strings_config"], "query_strings_config")
+    assert oqs["query_string_behavior"] == "whitelist"
+    assert one(oqs["query_strings"], "query_strings")["items"] == "${local.prefixed_query_strings}"
+
+
+def test_signer_is_not_cached_and_gets_its_parameters(tf, distribution):
+    _, ordered = behaviours(distribution)
+    signer = ordered["/content/media/signurl"]
+    assert signer["cache_policy_id"] == "${data.aws_cloudfront_cache_policy.caching_disabled.id}"
+    assert tf.data["aws_cloudfront_cache_policy"]["caching_disabled"]["name"] == "Managed-CachingDisabled"
+    orp = tf.resource(
+        "aws_cloudfront_origin_request_policy",
+        ref_name(signer["origin_request_policy_id"], "aws_cloudfront_origin_request_policy"),
+    )
+    qs = one(orp["query_strings_config"], "query_strings_config")
+    assert qs["query_string_behavior"] == "whitelist"
+    assert sorted(one(qs["query_strings"], "query_strings")["items"]) == ["format", "movie", "redirect"]
+
+
+def test_viewer_address_forwarded_to_both_functions_when_ip_binding(tf, distribution):
+    _, ordered = behaviours(distribution)
+    for path in ("/content/media/signurl", "*.m3u8"):
+        orp = tf.resource(
+            "aws_cloudfront_origin_request_policy",
+            ref_name(ordered[path]["origin_request_policy_id"], "aws_cloudfront_origin_request_policy"),
+        )
+        headers = one(orp["headers_config"], "headers_config")
+        assert headers["header_behavior"] == '${var.bind_viewer_ip ? "whitelist" : "none"}', path
+        dyn = one(headers.get("dynamic", []), "dynamic headers")["headers"]
+        assert dyn["for_each"] == "${var.bind_viewer_ip ? [1] : []}", path
+        assert one(dyn["content"], "content")["items"] == ["CloudFront-Viewer-Address"], path
+        # Host must never reach a function URL.
+        assert "Host" not in json.dumps(orp), path
+
+
+def test_cors_from_variable(tf):
+    policy = tf.resource("aws_cloudfront_response_headers_policy", "this")
+    cors = one(policy["dynamic"], "dynamic cors_config")["cors_config"]
+    content = one(cors["content"], "cors content")
+    assert one(content["access_control_allow_origins"], "origins")["items"] == "${var.cors_allowed_origins}"
+    assert content["access_control_allow_credentials"] is False
+    hsts = one(one(policy["security_headers_config"], "security")["strict_transport_security"], "hsts")
+    assert hsts["access_control_max_age_sec"] >= 31536000
+
+
+def test_origins_use_origin_access_control(tf, distribution):
+    s3_oac = tf.resource("aws_cloudfront_origin_access_control", "s3")
+    fn_oac = tf.resource("aws_cloudfront_origin_access_control", "lambda")
+    assert (s3_oac["origin_access_control_origin_type"], s3_oac["signing_behavior"], s3_oac["signing_protocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+    assert (fn_oac["origin_access_control_origin_type"], fn_oac["signing_behavior"], fn_oac["signing_protocol"]) == (
+        "lambda",
+        "always",
+        "sigv4",
+    )
+    s3_origin = one(distribution["origin"], "static origin")
+    assert s3_origin["origin_access_control_id"] == "${aws_cloudfront_origin_access_control.s3.id}"
+    fn_origin = one(distribution["dynamic"], "dynamic origin")["origin"]
+    assert fn_origin["for_each"] == "${local.function_origin_id}"
+    content = one(fn_origin["content"], "origin content")
+    assert content["origin_access_control_id"] == "${aws_cloudfront_origin_access_control.lambda.id}"
+    assert "aws_lambda_function_url.this[origin.key].function_url" in content["domain_name"]
+    assert one(content["custom_origin_config"], "custom_origin_config")["origin_protocol_policy"] == "https-only"
+
+
+# --- S3 ----------------------------------------------------------------------
+
+
+def _policy_statements(tf, doc_expr):
+    name = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([a-z_]+)(\[0\])?\.json\}", doc_expr).group(1)
+    doc = tf.data["aws_iam_policy_document"][name]
+    return name, doc.get("statement", []), doc.get("dynamic", [])
+
+
+def _principals(stmt):
+    return [(p["type"], p["identifiers"]) for p in stmt.get("principals", [])]
+
+
+def _bucket_key(expr):
+    m = re.fullmatch(r"\$\{aws_s3_bucket\.([a-z_]+)(\[0\])?\.(id|bucket)\}", expr)
+    assert m, f"bucket argument {expr!r} does not reference an aws_s3_bucket"
+    return m.group(1)
+
+
+def test_no_public_bucket(tf):
+    buckets = set(tf.resources["aws_s3_bucket"])
+    assert buckets == {"media", "logs"}
+    pab = {_bucket_key(b["bucket"]): b for b in tf.resources["aws_s3_bucket_public_access_block"].values()}
+    own = {_bucket_key(b["bucket"]): b for b in tf.resources["aws_s3_bucket_ownership_controls"].values()}
+    sse = {_bucket_key(b["bucket"]): b for b in tf.resources["aws_s3_bucket_server_side_encryption_configuration"].values()}
+    pol = {_bucket_key(b["bucket"]): b for b in tf.resources["aws_s3_bucket_policy"].values()}
+    for bucket in buckets:
+        flags = pab.get(bucket)
+        assert flags, f"{bucket}: no public access block"
+        for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+            assert flags.get(flag) is True, f"{bucket}: {flag} must be true"
+        assert one(own[bucket]["rule"], "rule")["object_ownership"] == "BucketOwnerEnforced", bucket
+        rule = one(one(sse[bucket]["rule"], "rule")["apply_server_side_encryption_by_default"], "sse")
+        assert rule["sse_algorithm"] in ("AES256", "aws:kms"), bucket
+        assert bucket in pol, f"{bucket}: no bucket policy"
+        _, statements, dynamic = _policy_statements(tf, pol[bucket]["policy"])
+        assert dynamic == []
+        denies = [s for s in statements if s["effect"] == "Deny"]
+        assert any(
+            one(s["condition"], "condition") == {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
+            and s["actions"] == ["s3:*"]
+            for s in denies
+        ), f"{bucket}: no deny of non-TLS requests"
+        for s in statements:
+            if s["effect"] == "Allow":
+                for ptype, ids in _principals(s):
+                    assert ptype == "Service" and "*" not in ids, f"{bucket}: {s['sid']} allows a public principal"
+                assert s.get("condition"), f"{bucket}: {s['sid']} allows a service without a source condition"
+    assert "aws_s3_bucket_acl" not in tf.resources
+    for name, body in tf.resources["aws_s3_bucket"].items():
+        assert "acl" not in body and "policy" not in body, name
+    assert "aws_s3_bucket_website_configuration" not in tf.resources
+
+
+def test_media_bucket_admits_only_this_distribution(tf):
+    _, statements, _ = _policy_statements(tf, tf.resource("aws_s3_bucket_policy", "media")["policy"])
+    allows = [s for s in statements if s["effect"] == "Allow"]
+    assert len(allows) == 1
+    s = allows[0]
+    assert s["actions"] == ["s3:GetObject"]
+    assert s["resources"] == ["${local.media_objects_arn}"]
+    assert _principals(s) == [("Service", ["cloudfront.amazonaws.com"])]
+    assert one(s["condition"], "condition") == {
+        "test": "StringEquals",
+        "variable": "AWS:SourceArn",
+        "values": [DISTRIBUTION_ARN],
+    }
+    assert tf.locals["media_objects_arn"] == "${aws_s3_bucket.media.arn}/${var.media_prefix}*"
+
+
+# --- Lambda --------------------------------------------------------------------
+
+
+def test_functions_are_arm64_al2023_from_the_build(tf):
+    fn = tf.resource("aws_lambda_function", "this")
+    assert fn["for_each"] == "${local.functions}"
+    assert set(tf.locals["functions"]) == FUNCTIONS
+    assert fn["architectures"] == ["arm64"]
+    assert fn["runtime"] == "provided.al2023"
+    assert fn["handler"] == "bootstrap"
+    assert fn["filename"] == "${local.zip_dir}/${each.key}/bootstrap.zip"
+    assert fn["source_code_hash"] == '${filebase64sha256("${local.zip_dir}/${each.key}/bootstrap.zip")}'
+    assert tf.locals["zip_dir"] == '${coalesce(var.lambda_zip_dir, "${path.module}/../target/lambda")}'
+    assert one(fn["logging_config"], "logging_config")["log_format"] == "JSON"
+    for name in FUNCTIONS:
+        settings = tf.locals["functions"][name]
+        assert settings["memory_size"] == f"${{var.{name}_memory_size}}"
+        assert settings["timeout"] == f"${{var.{name}_timeout}}"
+
+
+def test_function_urls_take_aws_iam(tf):
+    url = tf.resource("aws_lambda_function_url", "this")
+    assert url["for_each"] == "${local.functions}"
+    assert url["authorization_type"] == "AWS_IAM"
+    assert set(tf.resources["aws_lambda_function_url"]) == {"this"}
+
+
+def test_lambda_permissions_only_for_this_distribution(tf):
+    perms = tf.resources["aws_lambda_permission"]
+    actions = {}
+    for name, p in perms.items():
+        assert p["principal"] == "cloudfront.amazonaws.com", name
+        assert p["source_arn"] == DISTRIBUTION_ARN, name
+        assert p["for_each"] == "${local.functions}", name
+        assert p["function_name"] == "${aws_lambda_function.this[each.key].function_name}", name
+        actions[p["action"]] = p
+    # Since October 2025 a function URL needs both actions.
+    assert set(actions) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    assert actions["lambda:InvokeFunctionUrl"]["function_url_auth_type"] == "AWS_IAM"
+    assert actions["lambda:InvokeFunction"]["invoked_via_function_url"] is True
+
+
+# --- Environment: settings and ARNs, never a secret ---------------------------
+
+# Anything holding key material, and what depends on it.
+SECRET_SOURCES = [
+    "var.private_key_file",
+    "var.public_key_file",
+    "var.additional_public_keys",
+    "tls_private_key.",
+    "aws_secretsmanager_secret_version.",
+    "encoded_key",
+    "file(",
+]
+
+
+def _tainted_locals(tf, sources):
+    tainted = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, value in tf.locals.items():
+            if name in tainted:
+                continue
+            text = json.dumps(value)
+            if any(s in text for s in sources) or any(re.search(rf"local\.{t}\b", text) for t in tainted):
+                tainted.add(name)
+                changed = True
+    return tainted
+
+
+def _env(expr):
+    """{KEY = value, ...} pairs of an expression, values as HCL text (balanced scan)."""
+    pairs = {}
+    for m in re.finditer(r"(?<![\w.])([A-Z][A-Z0-9_]+) = ", expr):
+        depth, quoted, i = 0, False, m.end()
+        while i < len(expr):
+            c = expr[i]
+            if quoted:
+                if c == "\\":
+                    i += 1
+                elif c == '"':
+                    quoted = False
+            elif c == '"':
+                quoted = True
+            elif c in "([{":
+                depth += 1
+            elif c in ")]}":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif c == "," and depth == 0:
+                break
+            i += 1
+        pairs[m.group(1)] = expr[m.end():i].strip()
+    return pairs
+
+
+EXPECTED_ENV_VALUES = {
+    "common": {
+        "CF_KEY_ID": "local.signing_key_id",
+        "SM_SECRET_NAME": "aws_secretsmanager_secret.signing_key.arn",
+        "KEY_PREFIX": "var.key_prefix",
+        "HASH_ALGORITHM": "var.hash_algorithm",
+        "KEY_REFRESH_SECONDS": "tostring(var.key_refresh_seconds)",
+        "CORS_ALLOWED_ORIGINS": 'join(",", var.cors_allowed_origins)',
+        "BIND_VIEWER_IP": "tostring(var.bind_viewer_ip)",
+        "CF_URL": "local.alias_url",
+    },
+    "signurl": {
+        "S3_BUCKET": "aws_s3_bucket.media.id",
+        "PLAYLIST_KEY_TEMPLATE": "var.playlist_key_template",
+        "URL_TTL_SECONDS": "tostring(var.url_ttl_seconds)",
+        "CHECK_PLAYLIST_EXISTS": "tostring(var.check_playlist_exists)",
+    },
+    "rewriter": {
+        "S3_BUCKET": "aws_s3_bucket.media.id",
+        "MEDIA_PREFIX": "var.media_prefix",
+        "REWRITE_MODE": "var.rewrite_mode",
+        "MAX_PLAYLIST_BYTES": "tostring(var.max_playlist_bytes)",
+    },
+}
+
+
+def test_environment_holds_only_settings_and_arns(tf):
+    fn = tf.resource("aws_lambda_function", "this")
+    assert one(fn["environment"], "environment") == {"variables": "${each.value.environment}"}
+    env_locals = {"common_environment", "functions"}
+    tainted = _tainted_locals(tf, SECRET_SOURCES)
+    assert {"private_key_pem", "public_key_pem", "secret_json"} <= tainted, "the taint analysis lost track of the key"
+    assert not (env_locals & tainted), f"key material reaches the environment via {env_locals & tainted}"
+    assert _env(tf.locals["common_environment"]) == EXPECTED_ENV_VALUES["common"]
+    for name in FUNCTIONS:
+        env = tf.locals["functions"][name]["environment"]
+        assert env.startswith("${merge(local.common_environment, {"), name
+        assert _env(env) == EXPECTED_ENV_VALUES[name], name
+    assert "AWS_LAMBDA_LOG_FORMAT" not in json.dumps(tf.locals)
+
+
+def test_no_dependency_cycle_through_the_environment(tf):
+    """CF_URL cannot come from the distribution: it needs the function URLs, which need the functions."""
+    tainted = _tainted_locals(tf, ["aws_cloudfront_distribution.", "aws_lambda_function_url.", "aws_lambda_function."])
+    assert not ({"common_environment", "functions", "alias_url"} & tainted)
+    # The secret carries the distribution's URL instead (and is written after it).
+    assert "aws_cloudfront_distribution.this.domain_name" in json.dumps(tf.locals["secret_json"])
+
+
+def test_secret_json_fields_and_write_only(tf):
+    secret = json.dumps(tf.locals["secret_json"])
+    for field in ("key_pair_id", "private_key", "cf_url", "public_keys"):
+        assert re.search(rf"\b{field}\s*=", secret), f"secret JSON lacks {field}"
+    version = tf.resource("aws_secretsmanager_secret_version", "signing_key")
+    assert version["secret_string_wo"] == "${local.secret_json}"
+    assert "secret_string" not in version, "secret_string would keep the private key in the state"
+    assert "sha256(local.secret_json)" in version["secret_string_wo_version"]
+
+
+def test_keys_generated_or_supplied(tf):
+    key = tf.resource("tls_private_key", "signing")
+    assert key["algorithm"] == "${var.key_algorithm}"
+    assert '"P256"' in key["ecdsa_curve"] and "2048" in key["rsa_bits"]
+    # Every trusted key is one resource keyed by a stable name, and all of them are in the group.
+    assert tf.locals["trusted_public_keys"] == (
+        "${merge(var.additional_public_keys, {(var.signing_key_name) = local.public_key_pem})}"
+    )
+    assert tf.resource("aws_cloudfront_public_key", "trusted")["for_each"] == "${local.trusted_public_keys}"
+    assert set(tf.resources["aws_cloudfront_public_key"]) == {"trusted"}
+    group = tf.resource("aws_cloudfront_key_group", "this")
+    assert group["items"] == "${[for name in sort(keys(local.trusted_public_keys)) : aws_cloudfront_public_key.trusted[name].id]}"
+    # The functions sign with the key named signing_key_name.
+    assert tf.locals["signing_key_id"] == "${aws_cloudfront_public_key.trusted[var.signing_key_name].id}"
+    assert "key_pair_id = local.signing_key_id" in tf.locals["secret_json"]
+
+
+# --- IAM: exactly the intended statements --------------------------------------
+
+LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+SECRET = "${aws_secretsmanager_secret.signing_key.arn}"
+MEDIA_OBJECTS = "${local.media_objects_arn}"
+LIST_CONDITION = [{"test": "StringLike", "variable": "s3:prefix", "values": ["${var.media_prefix}*"]}]
+
+EXPECTED_IAM = {
+    "signurl": [
+        ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["signurl"].arn}:*'], None),
+        ("ReadMediaPlaylists", "${var.check_playlist_exists ? [1] : []}", ["s3:GetObject"], [MEDIA_OBJECTS], None),
+        (
+            "ListMediaPrefix",
+            "${var.check_playlist_exists ? [1] : []}",
+            ["s3:ListBucket"],
+            ["${aws_s3_bucket.media.arn}"],
+            LIST_CONDITION,
+        ),
+    ],
+    "rewriter": [
+        ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["rewriter"].arn}:*'], None),
+        ("ReadMediaPlaylists", None, ["s3:GetObject"], [MEDIA_OBJECTS], None),
+        ("ListMediaPrefix", None, ["s3:ListBucket"], ["${aws_s3_bucket.media.arn}"], LIST_CONDITION),
+    ],
+}
+
+
+def _statements(doc):
+    out = []
+    for s in doc.get("statement", []):
+        out.append((s, None))
+    for d in doc.get("dynamic", []):
+        for label, body in d.items():
+            assert label == "statement"
+            out.append((one(body["content"], "content"), body["for_each"]))
+    return out
+
+
+def test_each_function_role_has_exactly_its_statements(tf):
+    docs = tf.data["aws_iam_policy_document"]
+    assert tf.locals["function_policies"] == {
+        "signurl": "${data.aws_iam_policy_document.signurl.json}",
+        "rewriter": "${data.aws_iam_policy_document.rewriter.json}",
+    }
+    policy = tf.resource("aws_iam_role_policy", "function")
+    assert policy["policy"] == "${local.function_policies[each.key]}"
+    assert policy["role"] == "${aws_iam_role.function[each.key].id}"
+    for fn, expected in EXPECTED_IAM.items():
+        got = []
+        for s, cond in _statements(docs[fn]):
+            assert s["effect"] == "Allow", (fn, s)
+            assert "principals" not in s and "not_actions" not in s and "not_resources" not in s, (fn, s)
+            got.append((s["sid"], cond, s["actions"], s["resources"], s.get("condition")))
+        assert sorted(got, key=str) == sorted(expected, key=str), fn
+
+
+def test_no_wildcard_resource_and_no_managed_policy(tf):
+    for name, doc in tf.data["aws_iam_policy_document"].items():
+        for s, _ in _statements(doc):
+            for r in s.get("resources", []):
+                assert r != "*" and not re.fullmatch(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", r), f"{name}: {r}"
+                assert "${" in r, f"{name}: resource {r!r} is not tied to a resource of this stack"
+            for a in s.get("actions", []):
+                assert a != "*" and not a.endswith(":*") or (s["effect"] == "Deny" and a == "s3:*"), f"{name}: {a}"
+    assert "aws_iam_role_policy_attachment" not in tf.resources
+    assert "aws_iam_policy_attachment" not in tf.resources
+    role = tf.resource("aws_iam_role", "function")
+    assert "managed_policy_arns" not in role and "inline_policy" not in role
+
+
+# --- Naming, variables, outputs ---------------------------------------------------
+
+NAME_ARGS = {"name", "name_prefix", "bucket", "bucket_prefix", "function_name"}
+# Arguments named like a name but referring to another resource.
+REFERENCE_ARGS = {
+    ("aws_lambda_function_url", "function_name"),
+    ("aws_lambda_permission", "function_name"),
+}
+
+
+def test_name_prefix_on_every_named_resource(tf):
+    missing = []
+    checked = 0
+    for rtype, name, body in tf.all_resources():
+        for arg in NAME_ARGS & set(body):
+            if (rtype, arg) in REFERENCE_ARGS:
+                continue
+            value = body[arg]
+            if arg == "bucket" and rtype != "aws_s3_bucket":
+                continue  # references the bucket
+            checked += 1
+            if "${var.name_prefix}" not in str(value):
+                missing.append(f"{rtype}.{name}.{arg} = {value!r}")
+    assert checked >= 15, "the naming check found too few names: the parse changed"
+    assert missing == [], "named without var.name_prefix:\n" + "\n".join(missing)
+
+
+def test_every_variable_typed_and_described(tf):
+    assert tf.variables
+    for name, v in tf.variables.items():
+        assert v.get("type"), f"variable {name} has no type"
+        assert isinstance(v.get("description"), str) and len(v["description"]) > 10, f"variable {name} has no description"
+
+
+ENUMS = {
+    "key_algorithm": ["RSA", "ECDSA"],
+    "hash_algorithm": ["sha1", "sha256"],
+    "rewrite_mode": ["resign", "per-uri", "reuse"],
+    "price_class": ["PriceClass_100", "PriceClass_200", "PriceClass_All"],
+    "log_level": ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"],
+    "access_logs_format": ["w3c", "json", "plain", "parquet"],
+}
+
+
+def test_enum_variables_are_validated(tf):
+    for name, values in ENUMS.items():
+        v = tf.variables[name]
+        conditions = " ".join(val["condition"] for val in v.get("validation", []))
+        assert f"var.{name}" in conditions, f"variable {name} has no validation"
+        for value in values:
+            assert f'"{value}"' in conditions, f"variable {name}: {value} not in its validation"
+
+
+def test_defaults(tf):
+    defaults = {
+        "key_prefix": "-PREFIX",
+        "media_prefix": "movies/",
+        "playlist_key_template": "movies/movie_{movie}/index.m3u8",
+        "url_ttl_seconds": 21600,
+        "key_refresh_seconds": 3600,
+        "max_playlist_bytes": 16777216,
+        "check_playlist_exists": False,
+        "bind_viewer_ip": False,
+        "key_algorithm": "RSA",
+        "hash_algorithm": "sha1",
+        "rewrite_mode": "resign",
+        "private_key_file": None,
+        "public_key_file": None,
+    }
+    for name, value in defaults.items():
+        assert tf.variables[name].get("default") == value, name
+
+
+def test_every_output_described(tf):
+    for name in ("cloudfront_domain_name", "signurl_url", "bucket_name", "key_group_id", "public_key_id"):
+        assert name in tf.outputs, f"output {name} missing"
+    for name, o in tf.outputs.items():
+        assert isinstance(o.get("description"), str) and len(o["description"]) > 10, f"output {name} has no description"
+        assert not o.get("sensitive"), name
+        assert "private_key" not in json.dumps(o["value"]) and "secret_json" not in json.dumps(o["value"]), name
+
+
+def test_example_calls_the_module_and_is_described(example):
+    assert example.modules["signed_hls"]["source"] == "../.."
+    for name, v in example.variables.items():
+        assert v.get("type") and v.get("description"), name
+    for name, o in example.outputs.items():
+        assert o.get("description"), name
+
+
+def test_module_layout(tf):
+    """terraform-aws-modules conventions: one file per concern, an example, a README."""
+    names = {p.name for p in tf.files}
+    for required in ("versions.tf", "variables.tf", "main.tf", "outputs.tf", "s3.tf", "cloudfront.tf", "lambda.tf", "iam.tf", "keys.tf"):
+        assert required in names, f"terraform/{required} is missing"
+    assert (tf.folder / "README.md").is_file()
+    assert (tf.folder / "examples" / "complete" / "main.tf").is_file()
+    versions = tf.text["versions.tf"]
+    assert re.search(r'required_version\s*=\s*">= 1\.11"', versions), "secret_string_wo needs Terraform >= 1.11"
+    assert re.search(r'version\s*=\s*">= 6\.28, < 7\.0"', versions), "invoked_via_function_url needs aws >= 6.28"
+    # Only these files declare variables and outputs.
+    for name, text in tf.text.items():
+        if name != "variables.tf":
+            assert not re.search(r'(?m)^variable "', text), f"{name} declares a variable"
+        if name != "outputs.tf":
+            assert not re.search(r'(?m)^output "', text), f"{name} declares an output"
+
+
+def test_readme_documents_every_variable_and_output(tf):
+    readme = (tf.folder / "README.md").read_text()
+    for name, v in tf.variables.items():
+        assert f"| `{name}` |" in readme, f"README.md: no row for variable {name}"
+    for name in tf.outputs:
+        assert f"| `{name}` |" in readme, f"README.md: no row for output {name}"
+    assert "lives in the Terraform state" in readme, "README must say that a generated key lives in the state"
