@@ -1,9 +1,11 @@
-//! `cfsign`: sign CloudFront URLs like `aws cloudfront sign`, and answer
-//! "why is this a 403?" by verifying a URL exactly as CloudFront would.
+//! `cfsign`: sign CloudFront URLs like `aws cloudfront sign`, answer
+//! "why is this a 403?" by verifying a URL exactly as CloudFront would, and
+//! re-sign a playlist as the rewriter does.
 //!
 //! Exit codes: 0 success, 1 the URL is refused (or the input is not what the
 //! command signs), 2 usage errors (bad flags, unreadable keys, bad URLs).
 
+use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use cloudfront_sign::{Cidr, HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier, VerifyingKey};
+use playlist_rewrite::{Config, Error as PlaylistError, rewrite_as_operator};
 
 #[derive(Parser)]
 #[command(name = "cfsign", version, about = "Sign and verify CloudFront signed URLs")]
@@ -26,6 +29,10 @@ enum Command {
     Sign(SignArgs),
     /// Check URL as CloudFront would: print the grant (exit 0) or the failed check (exit 1).
     Verify(VerifyArgs),
+    /// Re-sign every URI of the playlist on stdin as the rewriter would, for an
+    /// operator's grant of the playlist's host until --expires; the playlist goes to
+    /// stdout, a summary to stderr (exit 1 for input that is not a playlist).
+    Rewrite(RewriteArgs),
 }
 
 #[derive(Args)]
@@ -80,6 +87,34 @@ struct VerifyArgs {
     prefix: String,
 }
 
+#[derive(Args)]
+struct RewriteArgs {
+    /// The public URL the playlist is served at (relative URIs resolve against it).
+    #[arg(long)]
+    url: String,
+    /// PEM private key: RSA (PKCS#1/PKCS#8) or ECDSA P-256 (SEC1/PKCS#8).
+    #[arg(long)]
+    private_key: PathBuf,
+    /// The CloudFront public key id (K...) or legacy key pair id (APKA...).
+    #[arg(long)]
+    key_pair_id: String,
+    /// Expiry of every credential, epoch seconds.
+    #[arg(long)]
+    expires: u64,
+    /// resign (one policy per directory), per-uri (a policy per URI) or reuse.
+    #[arg(long, default_value = "resign")]
+    mode: String,
+    /// Suffix of the parameter copies child playlists carry (KEY_PREFIX).
+    #[arg(long, default_value = "-PREFIX", allow_hyphen_values = true)]
+    prefix: String,
+    /// Hosts whose URIs count as ours (default: the playlist's host). Repeatable.
+    #[arg(long = "host")]
+    hosts: Vec<String>,
+    /// Signature hash: sha1 or sha256.
+    #[arg(long, default_value = "sha1")]
+    hash: String,
+}
+
 /// A failure: the message and the exit code.
 struct Failure(String, u8);
 
@@ -91,8 +126,10 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Sign(args) => sign(args),
         Command::Verify(args) => verify(args),
+        Command::Rewrite(args) => rewrite(args),
     };
     match result {
+        Ok(output) if output.is_empty() => ExitCode::SUCCESS,
         Ok(output) => {
             println!("{output}");
             ExitCode::SUCCESS
@@ -190,4 +227,39 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
         lines.push(format!("ip: {block}"));
     }
     Ok(lines.join("\n"))
+}
+
+fn rewrite(args: RewriteArgs) -> Result<String, Failure> {
+    let hash: HashAlgorithm = args.hash.parse().map_err(|_| usage("--hash must be sha1 or sha256"))?;
+    let signer = UrlSigner::new(args.key_pair_id, load_signing_key(&args.private_key)?, hash)
+        .map_err(|e| usage(e.to_string()))?;
+    let config = Config {
+        hosts: args.hosts,
+        key_prefix: args.prefix,
+        strategy: args.mode.parse().map_err(|e| usage(format!("--mode: {e}")))?,
+        ..Config::default()
+    };
+    let mut body = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut body)
+        .map_err(|e| Failure(format!("stdin: {e}"), 1))?;
+    let rewritten = rewrite_as_operator(&body, &args.url, args.expires, &config, &signer).map_err(|e| match e {
+        PlaylistError::PlaylistUrl(_) | PlaylistError::Host(_) | PlaylistError::KeyPrefix(_) => usage(e.to_string()),
+        other => Failure(other.to_string(), 1),
+    })?;
+    std::io::stdout()
+        .write_all(&rewritten.body)
+        .map_err(|e| Failure(format!("stdout: {e}"), 1))?;
+    let summary = &rewritten.summary;
+    eprintln!(
+        "{} playlist: {} uris signed, {} untouched, {} signatures computed",
+        summary.kind,
+        summary.uris_signed,
+        summary.untouched.len(),
+        summary.signatures_computed
+    );
+    for untouched in &summary.untouched {
+        eprintln!("  line {}: {} ({})", untouched.line, untouched.uri, untouched.reason);
+    }
+    Ok(String::new())
 }

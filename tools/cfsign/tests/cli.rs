@@ -264,3 +264,66 @@ fn usage_errors_exit_2() {
     assert_eq!(bad_key.status.code(), Some(2));
     assert!(stderr(&bad_key).contains("1024 bits"));
 }
+
+fn cfsign_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cfsign"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn rewrite_signs_a_playlist_from_stdin() {
+    let key = fixture("rsa2048_pkcs1.pem");
+    let args = [
+        "rewrite",
+        "--url",
+        URL,
+        "--private-key",
+        &key,
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--expires",
+        "1900000000",
+    ];
+    let playlist = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv0/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=2\nhttps://other.example/x.m3u8\n";
+    let output = cfsign_stdin(&args, playlist.as_bytes());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[2].starts_with("v0/index.m3u8?Policy="), "{out}");
+    assert!(
+        lines[2].contains("&Policy-PREFIX="),
+        "child playlists carry the prefixed copies: {out}"
+    );
+    assert_eq!(lines[4], "https://other.example/x.m3u8");
+    assert!(
+        stderr(&output).contains("master playlist: 1 uris signed, 1 untouched"),
+        "{}",
+        stderr(&output)
+    );
+    // The signed child URL verifies as CloudFront would.
+    let child = format!("https://d111111abcdef8.cloudfront.net/movies/movie_1/{}", lines[2]);
+    let verified = cfsign(&[
+        "verify",
+        &child,
+        "--public-key",
+        &format!("K2JCJMDEHXQW5F={key}"),
+        "--now",
+        "1800000000",
+    ]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+
+    let not_a_playlist = cfsign_stdin(&args, b"\xff\xd8\xff\xe0JFIF");
+    assert_eq!(not_a_playlist.status.code(), Some(1));
+    assert!(!stderr(&not_a_playlist).is_empty());
+    let mut bad_mode = args.to_vec();
+    bad_mode.extend(["--mode", "sideways"]);
+    assert_eq!(cfsign_stdin(&bad_mode, playlist.as_bytes()).status.code(), Some(2));
+}

@@ -1,0 +1,67 @@
+//! Why a rewrite failed: the input is not a playlist, the configuration is
+//! wrong, reuse would break a URI, or the signing core refused.
+//!
+//! A URI that cannot be signed is not an error: it is left untouched and
+//! listed, with its [`Reason`](crate::Reason), in the summary.
+
+use thiserror::Error as ThisError;
+
+/// A rewrite that could not be done. Messages are lowercase and name what was
+/// found; they never contain key material or whole playlists.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum Error {
+    /// The body is larger than the configured limit.
+    #[error("not a playlist: {size} bytes, the limit is {limit}")]
+    TooLarge {
+        /// Size of the body in bytes.
+        size: usize,
+        /// The configured limit ([`Config::max_bytes`](crate::Config::max_bytes)).
+        limit: usize,
+    },
+    /// The body holds a NUL byte: binary data, not a playlist.
+    #[error("not a playlist: binary data (NUL byte at offset {offset})")]
+    Binary {
+        /// Offset of the first NUL byte.
+        offset: usize,
+    },
+    /// The body is not valid UTF-8 (RFC 8216 section 4.1 requires it).
+    #[error("not a playlist: not UTF-8 (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The first line is not `#EXTM3U` (a UTF-8 byte order mark before it is allowed).
+    #[error("not a playlist: the first line is {first_line:?}, not #EXTM3U")]
+    NoHeader {
+        /// The start of the first line (at most 40 characters).
+        first_line: String,
+    },
+    /// m3u8-rs could not parse the playlist.
+    #[error("invalid playlist: {0}")]
+    Malformed(String),
+    /// The playlist URL is not an absolute http(s) URL with a host.
+    #[error("invalid playlist url: {0}")]
+    PlaylistUrl(String),
+    /// A configured host is not `host` or `host:port`.
+    #[error("invalid host {0:?} (expected host or host:port)")]
+    Host(String),
+    /// The `KEY_PREFIX` suffix is empty or would need percent-encoding.
+    #[error("invalid key prefix {0:?} (expected 1-64 characters of A-Z a-z 0-9 - _ .)")]
+    KeyPrefix(String),
+    /// [`Strategy::Reuse`](crate::Strategy::Reuse): the incoming credential
+    /// does not cover a URI of the playlist, so appending it would break that
+    /// URI. Nothing is widened instead: the caller must pick another strategy.
+    #[error("cannot reuse the incoming credential: its resource {resource:?} does not cover {uri:?} (line {line})")]
+    ReuseNotCovering {
+        /// The URI as written in the playlist.
+        uri: String,
+        /// Its 1-based line number.
+        line: usize,
+        /// The incoming policy's resource.
+        resource: String,
+    },
+    /// The signing core refused (a bad key, or a policy it cannot sign).
+    #[error("signing failed: {0}")]
+    Sign(#[from] cloudfront_sign::Error),
+}

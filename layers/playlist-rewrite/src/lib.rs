@@ -1,0 +1,86 @@
+//! Re-signing every URI of an HLS playlist for CloudFront, byte-faithful.
+//!
+//! Given a playlist's bytes, the URL the viewer fetched it at, and the
+//! credential the viewer presented ([`Incoming`], already verified), this
+//! crate finds every URI the HLS specification allows (RFC 8216 and its
+//! second edition, with Apple's extensions: see [`URI_ATTRIBUTES`]), resolves
+//! it against the playlist URL, and inserts CloudFront's signed-URL
+//! parameters into the ones on our hosts. Child playlists (variants,
+//! renditions, I-frame and image playlists, rendition reports, interstitial
+//! assets, any `.m3u8`) also get the `KEY_PREFIX` copies, so that the next
+//! request reaches the rewriter with a credential it can read.
+//!
+//! Every other byte stays as it was: a BOM, CRLF line ends, blank lines,
+//! comments, titles with commas, unknown tags, a relative URI's relative
+//! form, its query and `#fragment` (the parameters go before the fragment,
+//! joined with `?` or `&`; stale credential parameters are removed first).
+//! A playlist with nothing to sign comes back unchanged. The values written
+//! are CloudFront base64, digits and key ids: nothing a player would escape.
+//!
+//! No outgoing policy is wider than the incoming one: the window and the
+//! address block are copied, and each resource matches only URLs that the
+//! incoming resource matches, in one of the playlist's directories on one of
+//! our hosts. A URI that cannot be signed within that is left untouched and
+//! listed with its [`Reason`]: other hosts, `skd://` and `data:` URIs, URIs
+//! outside the grant, variables that only the player can resolve.
+//!
+//! `EXT-X-DEFINE`: `NAME`/`VALUE` variables are substituted to compute the
+//! URL (the text keeps its `{$name}` references); an `IMPORT` or
+//! `QUERYPARAM` variable is known only to the player, so a URI with one in
+//! its directory is left untouched, while one in the last path segment or the
+//! query still has a known directory and is signed for it. The variable's
+//! value is assumed to hold no `?` or `#`.
+//!
+//! A body is a playlist when it is at most [`Config::max_bytes`], holds no
+//! NUL byte, is UTF-8 and starts with the `#EXTM3U` line (after an optional
+//! BOM); anything else is a typed [`Error`]. m3u8-rs classifies it as master
+//! or media, and with [`Config::full_parse`] also parses it to the end.
+//!
+//! It does no I/O and reads no clock: the window comes from the incoming
+//! grant. It does not verify the incoming credential (see
+//! [`Incoming::verify`]), fetch playlists, or compress the output.
+//!
+//! ```
+//! use cloudfront_sign::{HashAlgorithm, SigningKey, UrlSigner, Verifier};
+//! use playlist_rewrite::{Config, Incoming, SignatureCache, rewrite};
+//!
+//! # let pem = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
+//! let signer = UrlSigner::new("K2JCJMDEHXQW5F", SigningKey::from_pem(pem)?, HashAlgorithm::Sha1)?;
+//! let cache = SignatureCache::default(); // one per process
+//!
+//! // What the viewer holds: the movie's directory until 2030 (normally read
+//! // from the request with `Incoming::verify`).
+//! let incoming = Incoming::operator(&signer, "https://d111111abcdef8.cloudfront.net/movies/movie_1/*", 1_900_000_000)?;
+//!
+//! let playlist = b"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\nseg_000.ts\n#EXTINF:6,\nseg_001.ts\n#EXT-X-ENDLIST\n";
+//! let url = "https://d111111abcdef8.cloudfront.net/movies/movie_1/index.m3u8";
+//! let out = rewrite(playlist, url, &incoming, &Config::default(), &signer, &cache)?;
+//! assert_eq!((out.summary.uris_signed, out.summary.signatures_computed), (2, 1));
+//!
+//! // Each segment line now verifies as CloudFront would check it.
+//! let text = String::from_utf8(out.body)?;
+//! let line = text.lines().find(|l| l.starts_with("seg_001.ts?Policy=")).unwrap();
+//! let mut verifier = Verifier::new();
+//! verifier.trust("K2JCJMDEHXQW5F", signer.verifying_key());
+//! let absolute = format!("https://d111111abcdef8.cloudfront.net/movies/movie_1/{line}");
+//! assert!(verifier.verify_url(&absolute, "", 1_800_000_000, None).is_ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cache;
+mod error;
+mod playlist;
+mod rewrite;
+mod scan;
+mod strategy;
+mod uri;
+
+pub use cache::SignatureCache;
+pub use error::Error;
+pub use playlist::PlaylistKind;
+pub use rewrite::{Config, Incoming, Rewritten, Summary, Untouched, rewrite, rewrite_as_operator};
+pub use scan::URI_ATTRIBUTES;
+pub use strategy::{ChildCredential, Strategy, covers_everything_after};
+pub use uri::Reason;

@@ -1,0 +1,504 @@
+//! Behaviour beyond the corpus: rejected inputs, every URI attribute, stale
+//! parameters, variables, limits, and the order of parallel signing.
+
+mod common;
+
+use cloudfront_sign::{HashAlgorithm, Policy, UrlSigner, Verifier};
+use common::*;
+use playlist_rewrite::{
+    ChildCredential, Config, Error, Incoming, Reason, Rewritten, SignatureCache, Strategy, URI_ATTRIBUTES, rewrite,
+};
+
+struct Setup {
+    signer: UrlSigner,
+    verifier: Verifier,
+    wide: Incoming,
+}
+
+fn setup() -> Setup {
+    let signer = signer(RSA_PEM, HashAlgorithm::Sha1);
+    Setup {
+        verifier: verifier(&signer),
+        wide: Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap(),
+        signer,
+    }
+}
+
+fn run(s: &Setup, body: &str, config: &Config) -> Result<Rewritten, Error> {
+    rewrite(
+        body.as_bytes(),
+        &playlist_url("index.m3u8"),
+        &s.wide,
+        config,
+        &s.signer,
+        &SignatureCache::default(),
+    )
+}
+
+fn checked(s: &Setup, body: &str, config: &Config) -> (Rewritten, Checked) {
+    let out = run(s, body, config).unwrap();
+    let url = playlist_url("index.m3u8");
+    let check = Check {
+        playlist_url: &url,
+        incoming: &s.wide,
+        verifier: &s.verifier,
+        client_ip: None,
+        child: config.child_credential,
+    };
+    let checked = check.run(body.as_bytes(), &out.body);
+    (out, checked)
+}
+
+#[test]
+fn non_playlists_are_rejected_with_typed_errors() {
+    let s = setup();
+    let config = Config {
+        max_bytes: 64,
+        ..Config::default()
+    };
+    type Expect = fn(&Error) -> bool;
+    let cases: Vec<(Vec<u8>, Expect)> = vec![
+        (b"#EXTM3U\n\xff\xfe.ts\n".to_vec(), |e| {
+            matches!(e, Error::NotUtf8 { offset: 8 })
+        }),
+        (b"#EXTM3U\nseg\0.ts\n".to_vec(), |e| {
+            matches!(e, Error::Binary { offset: 11 })
+        }),
+        (b"<html>not a playlist</html>".to_vec(), |e| {
+            matches!(e, Error::NoHeader { .. })
+        }),
+        (b"".to_vec(), |e| matches!(e, Error::NoHeader { .. })),
+        (b"#EXTM3UX\n".to_vec(), |e| matches!(e, Error::NoHeader { .. })),
+        (b"\n#EXTM3U\n".to_vec(), |e| matches!(e, Error::NoHeader { .. })),
+        (b"#EXTINF:4,\n#EXTM3U\n".to_vec(), |e| {
+            matches!(e, Error::NoHeader { .. })
+        }),
+        (format!("#EXTM3U\n{}", "a".repeat(64)).into_bytes(), |e| {
+            matches!(e, Error::TooLarge { size: 72, limit: 64 })
+        }),
+    ];
+    for (body, expected) in cases {
+        let result = rewrite(
+            &body,
+            &playlist_url("i.m3u8"),
+            &s.wide,
+            &config,
+            &s.signer,
+            &SignatureCache::default(),
+        );
+        let error = result.expect_err("rejected");
+        assert!(expected(&error), "{error}");
+        let message = error.to_string();
+        assert!(message.starts_with("not a playlist"), "{message}");
+    }
+    // A BOM, CRLF and trailing blanks on the header line are fine.
+    for body in ["\u{feff}#EXTM3U\r\nseg.ts\r\n", "#EXTM3U \nseg.ts", "#EXTM3U"] {
+        assert!(run(&s, body, &Config::default()).is_ok(), "{body:?}");
+    }
+}
+
+#[test]
+fn a_full_parse_refuses_what_m3u8_rs_cannot_read_to_the_end() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXTINF:4,\nseg.ts\n#EXTINF:4,\nbad\rline.ts\n#EXTINF:4,\nlast.ts\n";
+    let strict = Config {
+        full_parse: true,
+        ..Config::default()
+    };
+    let error = run(&s, body, &strict).unwrap_err();
+    assert_eq!(error, Error::Malformed("m3u8-rs cannot read line 5".into()), "{error}");
+    // By default it is only classified, and rewritten; the URI with a control character is not signed.
+    let out = run(&s, body, &Config::default()).unwrap();
+    assert_eq!(out.summary.uris_signed, 2);
+    assert_eq!(out.summary.untouched[0].reason, Reason::Invalid);
+    let master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n";
+    assert_eq!(
+        run(&s, master, &strict).unwrap().summary.kind,
+        playlist_rewrite::PlaylistKind::Master
+    );
+}
+
+#[test]
+fn configuration_errors_are_typed() {
+    let s = setup();
+    let body = "#EXTM3U\nseg.ts\n";
+    let cache = SignatureCache::default();
+    for url in [
+        "movies/index.m3u8",
+        "ftp://h/index.m3u8",
+        "https://",
+        "data:text/plain,x",
+        "not a url",
+    ] {
+        let result = rewrite(body.as_bytes(), url, &s.wide, &Config::default(), &s.signer, &cache);
+        assert!(matches!(result, Err(Error::PlaylistUrl(_))), "{url}: {result:?}");
+    }
+    for host in ["", "a/b", "x@y"] {
+        let config = Config {
+            hosts: vec![host.into()],
+            ..Config::default()
+        };
+        assert!(matches!(run(&s, body, &config), Err(Error::Host(_))), "{host:?}");
+    }
+    for prefix in ["", "-P REFIX", "-P&x", "-P=", "-Ü"] {
+        let config = Config {
+            key_prefix: prefix.into(),
+            ..Config::default()
+        };
+        assert!(matches!(run(&s, body, &config), Err(Error::KeyPrefix(_))), "{prefix:?}");
+    }
+}
+
+#[test]
+fn every_uri_attribute_is_signed_and_playlists_get_the_prefixed_copy() {
+    let s = setup();
+    for &(tag, attribute, playlist) in URI_ATTRIBUTES {
+        let body = format!("#EXTM3U\n#{tag}:A=\"x,y\",{attribute}=\"dir/file.bin\",B=1\n");
+        let (out, checked) = checked(&s, &body, &Config::default());
+        assert_eq!(checked.signed.len(), 1, "{tag} {attribute}");
+        assert_eq!(out.summary.uris_signed, 1);
+        let text = String::from_utf8(out.body).unwrap();
+        assert_eq!(text.contains("Signature-PREFIX="), playlist, "{tag} {attribute}");
+        assert!(text.contains("A=\"x,y\","), "the other attributes stay");
+    }
+}
+
+#[test]
+fn tags_that_hold_no_uri_are_left_alone() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"a,URI=b.m3u8\"\nv.m3u8\n#EXT-X-MEDIA:TYPE=AUDIO,NAME=\"URI=\\\"x\\\"\",GROUP-ID=\"g\"\n#EXT-X-SESSION-DATA:DATA-ID=\"t\",VALUE=\"URI=x.ts\"\n#EXT-X-FOO:URI=\"unknown.ts\"\n# URI=\"comment.ts\"\n";
+    let out = run(&s, body, &Config::default()).unwrap();
+    assert_eq!(out.summary.uris_signed, 1, "only the variant line");
+    let text = String::from_utf8(out.body).unwrap();
+    assert_eq!(strip_credentials(&text), body);
+    assert!(text.contains("\nv.m3u8?Policy="));
+}
+
+#[test]
+fn stale_credentials_are_replaced_never_duplicated() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXTINF:4,\na.ts?x=1&Policy=old&Signature=old&Key-Pair-Id=KOLD&y=2\n#EXTINF:4,\nb.ts?Expires=1&Signature=s&Key-Pair-Id=K&Hash-Algorithm=SHA256#f\n#EXTINF:4,\nc.m3u8?Policy-PREFIX=p&Signature-PREFIX=s&Key-Pair-Id-PREFIX=K\n";
+    let (out, checked) = checked(&s, body, &Config::default());
+    assert_eq!(checked.signed.len(), 3);
+    let text = String::from_utf8(out.body).unwrap();
+    assert!(
+        !text.contains("old") && !text.contains("KOLD") && !text.contains("Expires"),
+        "{text}"
+    );
+    assert!(text.contains("a.ts?x=1&y=2&Policy="));
+    assert!(text.contains("b.ts?Policy="));
+    assert!(text.contains("#f\n"));
+    assert!(text.contains("c.m3u8?Policy="));
+}
+
+#[test]
+fn trailing_whitespace_and_line_ends_stay_after_the_credential() {
+    let s = setup();
+    let body = "\u{feff}#EXTM3U\r\n#EXTINF:4,\r\nseg.ts   \r\n#EXTINF:4,\r\n\tseg2.ts\t\r\n\r\n";
+    let (out, _) = checked(&s, body, &Config::default());
+    let text = String::from_utf8(out.body).unwrap();
+    let line = text.split("\r\n").nth(2).unwrap();
+    assert!(line.starts_with("seg.ts?Policy=") && line.ends_with("   "), "{line:?}");
+    let line = text.split("\r\n").nth(4).unwrap();
+    assert!(
+        line.starts_with("\tseg2.ts?Policy=") && line.ends_with('\t'),
+        "{line:?}"
+    );
+    assert!(text.ends_with("\r\n\r\n"));
+}
+
+#[test]
+fn nothing_to_sign_returns_the_input_unchanged() {
+    let s = setup();
+    for body in [
+        "#EXTM3U\n#EXTINF:4,\nhttps://ads.example.net/a.ts\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://k\"\n",
+        "#EXTM3U\n# only comments\n\n",
+        "\u{feff}#EXTM3U\r\n#EXT-X-ENDLIST\r\n",
+    ] {
+        for strategy in [Strategy::Resign, Strategy::PerUri, Strategy::Reuse] {
+            let out = run(
+                &s,
+                body,
+                &Config {
+                    strategy,
+                    ..Config::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(out.body, body.as_bytes());
+            assert_eq!(out.summary.signatures_computed, 0);
+        }
+    }
+}
+
+#[test]
+fn configured_hosts_decide_what_is_ours() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXTINF:4,\nhttps://media.example.com/movies/a.ts\n#EXTINF:4,\nseg.ts\n";
+    // Only the other host is ours: the playlist's own relative URI is not.
+    let config = Config {
+        hosts: vec!["MEDIA.example.com:443".into()],
+        ..Config::default()
+    };
+    let out = run(&s, body, &config).unwrap();
+    assert_eq!(
+        out.summary.untouched.iter().map(|u| u.reason).collect::<Vec<_>>(),
+        [Reason::OutsideGrant, Reason::ForeignHost]
+    );
+    // Both hosts ours, and a grant for the other host's movies.
+    let config = Config {
+        hosts: vec![HOST.into(), "media.example.com".into()],
+        ..Config::default()
+    };
+    let incoming = Incoming::operator(&s.signer, "https://media.example.com/movies/*", EXPIRES).unwrap();
+    let out = rewrite(
+        body.as_bytes(),
+        &playlist_url("index.m3u8"),
+        &incoming,
+        &config,
+        &s.signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.uris_signed, 1);
+    assert_eq!(out.summary.untouched[0].reason, Reason::OutsideGrant);
+}
+
+#[test]
+fn define_variables_are_substituted_or_left_to_the_player() {
+    let s = setup();
+    let body = "#EXTM3U\n\
+        #EXT-X-DEFINE:NAME=\"dir\",VALUE=\"https://d111111abcdef8.cloudfront.net/movies/movie_1/v1\"\n\
+        #EXT-X-DEFINE:IMPORT=\"imported\"\n\
+        #EXT-X-DEFINE:QUERYPARAM=\"token\"\n\
+        #EXT-X-MAP:URI=\"{$dir}/init.mp4\"\n\
+        #EXTINF:4,\n{$dir}/seg-1.m4s\n\
+        #EXTINF:4,\n{$imported}/seg-2.m4s\n\
+        #EXTINF:4,\nseg-{$token}.m4s\n\
+        #EXTINF:4,\nseg-3.m4s?t={$token}\n";
+    let url = playlist_url("index.m3u8");
+    for strategy in [Strategy::Resign, Strategy::PerUri] {
+        let config = Config {
+            strategy,
+            ..Config::default()
+        };
+        let out = run(&s, body, &config).unwrap();
+        let text = String::from_utf8(out.body.clone()).unwrap();
+        assert_eq!(strip_credentials(&text), body, "the text keeps its references");
+        assert_eq!(out.summary.uris_signed, 4, "{strategy}");
+        assert_eq!(out.summary.untouched.len(), 1);
+        assert_eq!(out.summary.untouched[0].uri, "{$imported}/seg-2.m4s");
+        assert_eq!(out.summary.untouched[0].reason, Reason::UnresolvedVariable);
+        // The player substitutes; CloudFront then sees the substituted URL, which verifies.
+        let substituted = text
+            .replace("{$dir}", "https://d111111abcdef8.cloudfront.net/movies/movie_1/v1")
+            .replace("{$token}", "abc");
+        let (_, uris) = extract(&substituted);
+        for found in uris.iter().filter(|f| f.uri.contains("Signature=")) {
+            let abs = absolute(&url, &found.uri).unwrap();
+            s.verifier
+                .verify_url(abs.as_str(), "", NOW, None)
+                .unwrap_or_else(|e| panic!("{abs}: {e}"));
+            if found.uri.starts_with("seg-abc") {
+                // Also with another value: the resource is `seg-*.m4s` or the directory.
+                let other = abs.as_str().replace("seg-abc", "seg-xyz");
+                assert!(s.verifier.verify_url(&other, "", NOW, None).is_ok());
+            }
+        }
+    }
+}
+
+#[test]
+fn an_undefined_or_nested_variable_is_not_guessed() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXT-X-DEFINE:NAME=\"a\",VALUE=\"{$b}\"\n#EXTINF:4,\n{$a}/x.ts\n#EXTINF:4,\n{$nobody}/y.ts\n#EXTINF:4,\n{$}/z.ts\n";
+    let out = run(&s, body, &Config::default()).unwrap();
+    let reasons: Vec<_> = out
+        .summary
+        .untouched
+        .iter()
+        .map(|u| (u.uri.as_str(), u.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("{$a}/x.ts", Reason::VariableValue),
+            ("{$nobody}/y.ts", Reason::UnresolvedVariable)
+        ]
+    );
+    assert_eq!(
+        out.summary.uris_signed, 1,
+        "`{{$}}` is no reference: a literal (encoded) path"
+    );
+}
+
+#[test]
+fn a_url_cloudfront_would_refuse_for_length_is_left_untouched() {
+    let s = setup();
+    let long = format!("{}.ts", "a".repeat(7800));
+    let body = format!("#EXTM3U\n#EXTINF:4,\n{long}\n#EXTINF:4,\nshort.ts\n");
+    let out = run(&s, &body, &Config::default()).unwrap();
+    assert_eq!(out.summary.uris_signed, 1);
+    assert_eq!(out.summary.untouched[0].reason, Reason::TooLong);
+    assert!(String::from_utf8(out.body).unwrap().contains(&format!("\n{long}\n")));
+}
+
+#[test]
+fn wildcards_in_paths_are_not_turned_into_wider_grants() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXTINF:4,\nd*r/a.ts\n#EXTINF:4,\nfile*.ts\n";
+    let (out, checked) = checked(&s, body, &Config::default());
+    assert_eq!(out.summary.untouched[0].reason, Reason::WildcardInPath);
+    assert_eq!(checked.signed.len(), 1);
+    // Per-uri on a narrow grant: `file*.ts` as a pattern would match more, so no exact policy.
+    let narrow = Incoming::operator(&s.signer, &playlist_url("file*.ts"), EXPIRES).unwrap();
+    let config = Config {
+        strategy: Strategy::PerUri,
+        ..Config::default()
+    };
+    let out = rewrite(
+        body.as_bytes(),
+        &playlist_url("index.m3u8"),
+        &narrow,
+        &config,
+        &s.signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.uris_signed, 1, "canned is exact, so it may still be used");
+    let ip_bound = Incoming {
+        policy: Policy::new(playlist_url("file*.ts"), EXPIRES).from_ip("192.0.2.0/24".parse().unwrap()),
+        ..narrow
+    };
+    let out = rewrite(
+        body.as_bytes(),
+        &playlist_url("index.m3u8"),
+        &ip_bound,
+        &config,
+        &s.signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.uris_signed, 0, "a custom `file*.ts` would be a pattern");
+}
+
+#[test]
+fn resign_falls_back_to_exact_urls_when_the_grant_does_not_cover_the_directory() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv1/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=2\nv2/index.m3u8\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",NAME=\"n\",URI=\"a/index.m3u8\"\n";
+    // The grant covers the variants' playlists (and what follows them), not their directories.
+    let incoming = Incoming::operator(
+        &s.signer,
+        &format!("https://{HOST}/movies/movie_1/v?/index.m3u8*"),
+        EXPIRES,
+    )
+    .unwrap();
+    let url = playlist_url("index.m3u8");
+    let out = rewrite(
+        body.as_bytes(),
+        &url,
+        &incoming,
+        &Config::default(),
+        &s.signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.uris_signed, 2);
+    assert_eq!(out.summary.untouched[0].reason, Reason::OutsideGrant);
+    let check = Check {
+        playlist_url: &url,
+        incoming: &incoming,
+        verifier: &s.verifier,
+        client_ip: None,
+        child: ChildCredential::Copy,
+    };
+    let checked = check.run(body.as_bytes(), &out.body);
+    assert_eq!(
+        checked.resources[0],
+        format!("https://{HOST}/movies/movie_1/v1/index.m3u8*")
+    );
+}
+
+#[test]
+fn per_uri_signs_in_parallel_and_keeps_the_order() {
+    let s = setup();
+    let mut body = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:4\n");
+    for i in 0..64 {
+        body.push_str(&format!("#EXTINF:4,\nseg{i:05}.ts\n"));
+    }
+    let config = Config {
+        strategy: Strategy::PerUri,
+        ..Config::default()
+    };
+    let cache = SignatureCache::default();
+    let url = playlist_url("index.m3u8");
+    let parallel = rewrite(body.as_bytes(), &url, &s.wide, &config, &s.signer, &cache).unwrap();
+    assert_eq!(parallel.summary.signatures_computed, 64);
+    // From the cache, in order, on one thread: the same bytes.
+    let sequential = rewrite(body.as_bytes(), &url, &s.wide, &config, &s.signer, &cache).unwrap();
+    assert_eq!(sequential.summary.signatures_reused, 64);
+    assert_eq!(parallel.body, sequential.body);
+    let check = Check {
+        playlist_url: &url,
+        incoming: &s.wide,
+        verifier: &s.verifier,
+        client_ip: None,
+        child: ChildCredential::Copy,
+    };
+    assert_eq!(check.run(body.as_bytes(), &parallel.body).signed.len(), 64);
+}
+
+#[test]
+fn sha256_and_ecdsa_credentials_carry_their_hash_algorithm() {
+    let signer = signer(EC_PEM, HashAlgorithm::Sha256);
+    let verifier = verifier(&signer);
+    let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
+    let body = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv/index.m3u8\n";
+    let url = playlist_url("index.m3u8");
+    let out = rewrite(
+        body.as_bytes(),
+        &url,
+        &wide,
+        &Config::default(),
+        &signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    let text = String::from_utf8(out.body.clone()).unwrap();
+    assert!(text.contains("&Hash-Algorithm=SHA256&") && text.trim_end().ends_with("&Hash-Algorithm-PREFIX=SHA256"));
+    let check = Check {
+        playlist_url: &url,
+        incoming: &wide,
+        verifier: &verifier,
+        client_ip: None,
+        child: ChildCredential::Copy,
+    };
+    check.run(body.as_bytes(), &out.body);
+}
+
+#[test]
+fn the_cache_is_bounded_and_shared_across_threads() {
+    let s = setup();
+    let cache = SignatureCache::new(3);
+    std::thread::scope(|scope| {
+        for t in 0..2 {
+            let (s, cache) = (&s, &cache);
+            scope.spawn(move || {
+                for i in 0..3 {
+                    let body = format!("#EXTM3U\n#EXTINF:4,\nd{t}{i}/seg.ts\n");
+                    rewrite(
+                        body.as_bytes(),
+                        &playlist_url("i.m3u8"),
+                        &s.wide,
+                        &Config::default(),
+                        &s.signer,
+                        cache,
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(cache.len(), 3);
+    assert_eq!(cache.misses(), 6);
+}
