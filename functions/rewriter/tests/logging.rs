@@ -1,0 +1,86 @@
+//! The per-request log line, in its own test binary: tracing caches callsite
+//! interest process-wide, so a capturing subscriber must not race other tests.
+
+mod support;
+
+use std::sync::Arc;
+
+use rewriter::handler;
+use serde_json::json;
+use support::*;
+
+fn ok_query() -> String {
+    viewer_query(&signer(PEM, KEY_ID), "/movies/movie_1/index.m3u8", &movie_policy())
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn one_json_log_line_per_request_without_secrets() {
+    let media = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\nseg2.ts\n#EXT-X-ENDLIST\n";
+    let (bucket, _) = bucket(&[("movies/movie_1/index.m3u8", media.as_bytes().to_vec())]).await;
+    let deps = s3_deps(&[], &bucket).await;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(captured.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let path = "/movies/movie_1/index.m3u8";
+    let q = ok_query();
+    let tampered = q.replacen("Signature-PREFIX=", "Signature-PREFIX=AAAA", 1);
+    assert_eq!(
+        handler(event(path, &q, json!({})), &deps).await.unwrap().status_code,
+        200
+    );
+    assert_eq!(
+        handler(event(path, &tampered, json!({})), &deps)
+            .await
+            .unwrap()
+            .status_code,
+        403
+    );
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let ok = &lines[0]["fields"];
+    assert_eq!(
+        (ok["status"].as_i64(), ok["strategy"].as_str()),
+        (Some(200), Some("resign"))
+    );
+    assert_eq!(
+        (ok["uris_signed"].as_u64(), ok["signatures_computed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(ok["path"], path);
+    assert!(ok["request_id"].is_string() && ok["duration_ms"].is_number());
+    assert_eq!(
+        (
+            lines[1]["fields"]["status"].as_i64(),
+            lines[1]["fields"]["denied"].as_str()
+        ),
+        (Some(403), Some("bad_signature"))
+    );
+    let signature = q.split('&').find_map(|p| p.strip_prefix("Signature-PREFIX=")).unwrap();
+    assert!(!text.contains(&signature[..32]), "a signature reached the logs");
+    assert!(!text.contains("PRIVATE KEY") && !text.contains(&PEM[40..80]));
+}

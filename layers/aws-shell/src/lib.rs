@@ -1,0 +1,48 @@
+//! The thin AWS I/O shell of signed-hls: everything the two Lambda functions
+//! need from the outside world, behind small traits.
+//!
+//! - [`config`]: reading and validating environment variables (a missing or
+//!   malformed required variable is an error that names it);
+//! - [`store`]: an [`ObjectStore`](store::ObjectStore) with an S3
+//!   implementation and a filesystem one (local runs), bounded reads;
+//! - [`secret`]: a [`SecretSource`](secret::SecretSource) with a Secrets
+//!   Manager implementation and a file one, and the parsing of the accepted
+//!   secret formats (PEM, base64 of a PEM, JSON);
+//! - [`retry`]: bounded retries with exponential backoff for transient errors;
+//! - [`key`]: the signing key loaded once per cold start and refreshed after
+//!   an interval, keeping the old key when a refresh fails.
+//!
+//! It does not sign, verify or rewrite anything (that is `cloudfront-sign`
+//! and `playlist-rewrite`), and it never logs or returns key material.
+//!
+//! ```
+//! use signed_hls_aws::secret::parse_secret;
+//!
+//! let err = parse_secret("not a key").unwrap_err();
+//! assert_eq!(err.to_string(), "invalid secret: neither a PEM key, base64 of a PEM key, nor JSON");
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod aws;
+pub mod config;
+pub mod http;
+pub mod key;
+pub mod retry;
+pub mod secret;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{CommonConfig, ConfigError, Env, KeySourceConfig};
+pub use key::{KeyCache, LoadedKey};
+pub use retry::Backoff;
+pub use secret::{SecretError, SecretMaterial, SecretSource};
+pub use store::{ObjectStore, StoreError};
+
+/// Seconds since the Unix epoch, from the system clock (0 if it is before 1970).
+pub fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
