@@ -1,5 +1,5 @@
 # signed-hls: the commands the README promises.
-.PHONY: test demo build bench vectors lint
+.PHONY: test demo build bench load vectors lint
 
 ## Run every test: unit, cross-checks, integration, Terraform static checks.
 test:
@@ -16,6 +16,12 @@ build:
 ## Benchmarks (criterion); figures are printed, not asserted.
 bench:
 	cargo bench --workspace
+
+## A bounded load run against the local stack (loopback only, 30 s).
+load:
+	scripts/bootstrap.sh python
+	cargo build -q --locked -p local-stack -p signurl -p rewriter
+	.venv/bin/python scripts/load.py --seconds 30
 
 ## Regenerate the golden vectors with botocore (after changing the test keys).
 vectors:

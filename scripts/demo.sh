@@ -1,36 +1,49 @@
 #!/usr/bin/env bash
-# make demo: runs the project locally on an embedded default, no AWS account.
-# Today it walks through what the deployed stack does with a dev key pair:
-# signurl's URL for movie 1 (with the -PREFIX copies), what CloudFront checks,
-# and what the rewriter checks after CloudFront strips its own parameters.
+# make demo: the whole system on this machine, no AWS account, no credentials.
+#   scripts/demo.sh [--port 8080] [--media DIR] [any other local-stack option]
+# Builds the binaries, makes a dev key pair on first run (.local/dev-keys,
+# git-ignored, never committed), prepares the sample movie, installs hls.js,
+# and runs the local edge + both functions + an S3 API until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+die() { echo "demo: $*" >&2; exit 1; }
 
-command -v openssl >/dev/null || { echo "demo: openssl is required to make the dev key pair (apt-get install openssl)" >&2; exit 1; }
+port=8080
+media=""
+passthrough=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port=${2:?--port needs a value}; shift 2 ;;
+    --media) media=${2:?--media needs a folder}; shift 2 ;;
+    *) passthrough+=("$1"); shift ;;
+  esac
+done
+
+command -v openssl >/dev/null || die "openssl is required to make the dev key pair (apt-get install openssl)"
 keys=.local/dev-keys
 if [ ! -f "$keys/private.pem" ]; then
   mkdir -p "$keys"
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$keys/private.pem" 2>/dev/null
   openssl pkey -in "$keys/private.pem" -pubout -out "$keys/public.pem"
-  echo "demo: generated a dev key pair in $keys (git-ignored, never committed)"
+  echo "demo: generated a dev key pair in $keys" >&2
 fi
 
-cargo build -q -p cfsign
-cfsign=target/debug/cfsign
-host=https://d111111abcdef8.cloudfront.net
-key_id=KDEVLOCAL0000001
+if [ -z "$media" ]; then
+  media=.local/media
+  if [ ! -f "$media/movies/movie_1/index.m3u8" ]; then
+    if command -v ffmpeg >/dev/null; then
+      scripts/make-sample.sh "$media" >&2
+    else
+      echo "demo: ffmpeg not found; using the sample movie shipped in tests/fixtures/media" >&2
+      mkdir -p "$media" && cp -r tests/fixtures/media/. "$media/"
+    fi
+  fi
+fi
+[ -d "$media" ] || die "--media $media is not a folder"
 
-url=$($cfsign sign "$host/movies/movie_1/index.m3u8" --key-pair-id "$key_id" --private-key "$keys/private.pem" \
-  --ttl 21600 --resource "$host/movies/movie_1/*" --copies -PREFIX)
-echo "== 1. the URL signurl hands out for movie 1 (key id $key_id, key in $keys)"
-echo "$url"
-echo
-echo "== 2. CloudFront's check of that URL"
-$cfsign verify "$url" --public-key "$key_id=$keys/public.pem"
-echo
-echo "== 3. the rewriter's check of the -PREFIX copies (CloudFront stripped its own parameters)"
-at_origin=$(echo "$url" | sed -E 's/[?&](Policy|Signature|Key-Pair-Id)=[^&]*//g; s/^([^?&]*)&/\1?/')
-$cfsign verify "$at_origin" --public-key "$key_id=$keys/public.pem" --prefix -PREFIX
-echo
-echo "== 4. and a refusal: the same URL for another movie"
-$cfsign verify "${url/movie_1\/index.m3u8/movie_2/index.m3u8}" --public-key "$key_id=$keys/public.pem" || true
+scripts/bootstrap.d/npm.sh tools/local-stack/web
+echo "demo: building (the first build of the AWS SDK takes a few minutes)" >&2
+cargo build -q --locked -p local-stack -p signurl -p rewriter || die "cargo build failed"
+
+exec target/debug/local-stack --port "$port" --media "$media" --private-key "$keys/private.pem" \
+  --hls-js tools/local-stack/web/node_modules/hls.js/dist/hls.min.js "${passthrough[@]}"

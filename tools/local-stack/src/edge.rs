@@ -1,0 +1,378 @@
+//! The local edge: the same routes, signature checks and parameter stripping
+//! as the CloudFront distribution in terraform/, in front of the function
+//! processes and the media folder.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cloudfront_sign::{RESERVED_PARAMS, Verifier, strip_params};
+use serde_json::{Map, Value, json};
+
+use crate::runtime_api::Function;
+
+/// Lambda refuses a synchronous response payload above this size.
+const LAMBDA_MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+/// Everything the edge needs to answer a request.
+pub struct Edge {
+    /// The public base URL the distribution answers on (what policies name).
+    pub public_base: String,
+    /// The trusted key group.
+    pub verifier: Verifier,
+    /// The signurl function (`/content/media/signurl`).
+    pub signurl: Function,
+    /// The rewriter function (`*.m3u8`).
+    pub rewriter: Function,
+    /// The media store: S3 keys are paths below this folder.
+    pub media_root: PathBuf,
+    /// hls.js for the demo page, if installed.
+    pub hls_js: Option<PathBuf>,
+    /// Where to append one JSON line per request, if anywhere.
+    pub access_log: Option<std::sync::Mutex<std::fs::File>>,
+}
+
+const INDEX_HTML: &str = include_str!("../web/index.html");
+
+/// The one handler: routes like the distribution's cache behaviours.
+pub async fn handle(
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let started = Instant::now();
+    // Only the head matters (GET/HEAD); `Parts` can be held across awaits.
+    let (request, _body) = request.into_parts();
+    let method = request.method.clone();
+    let path = request.uri.path().to_owned();
+    let query = request.uri.query().unwrap_or("").to_owned();
+    let (route, mut response) = if method == Method::OPTIONS {
+        ("preflight", StatusCode::NO_CONTENT.into_response())
+    } else if method != Method::GET && method != Method::HEAD {
+        (
+            "refused",
+            text(StatusCode::METHOD_NOT_ALLOWED, "only GET, HEAD and OPTIONS"),
+        )
+    } else if path == "/" || path == "/index.html" {
+        ("page", page(INDEX_HTML.as_bytes().to_vec(), "text/html; charset=utf-8"))
+    } else if path == "/vendor/hls.min.js" {
+        ("page", hls_js(&edge).await)
+    } else if path == "/content/media/signurl" {
+        ("signurl", invoke(&edge.signurl, &request, peer, &query).await)
+    } else {
+        let route = if path.ends_with(".m3u8") { "rewriter" } else { "media" };
+        let response = match check(&edge, &path, &query, peer) {
+            Err(denied) => denied,
+            Ok(()) => {
+                // CloudFront removes its own parameters before it calls the origin.
+                let forwarded = strip_params(&format!("?{query}"), &RESERVED_PARAMS);
+                let forwarded = forwarded.trim_start_matches('?');
+                if route == "rewriter" {
+                    invoke(&edge.rewriter, &request, peer, forwarded).await
+                } else {
+                    media(&edge.media_root, &path, &request.headers, method == Method::HEAD).await
+                }
+            }
+        };
+        (route, response)
+    };
+    cors(response.headers_mut());
+    log(&edge, &method, &path, route, &response, started);
+    response
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The signed-URL check of a protected behaviour (trusted key group).
+fn check(edge: &Edge, path: &str, query: &str, peer: SocketAddr) -> Result<(), Response> {
+    let url = if query.is_empty() {
+        format!("{}{path}", edge.public_base)
+    } else {
+        format!("{}{path}?{query}", edge.public_base)
+    };
+    match edge.verifier.verify_url(&url, "", now(), Some(peer.ip())) {
+        Ok(_) => Ok(()),
+        Err(denied) => {
+            let mut response = text(StatusCode::FORBIDDEN, &format!("access denied: {denied}"));
+            if let Ok(code) = HeaderValue::from_str(denied.code()) {
+                response.headers_mut().insert("x-edge-denied", code);
+            }
+            Err(response)
+        }
+    }
+}
+
+/// Calls a function with the payload a Lambda function URL sends (format 2.0).
+pub async fn invoke(function: &Function, request: &Parts, peer: SocketAddr, query: &str) -> Response {
+    let mut headers = Map::new();
+    for (name, value) in &request.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|v| *v = Value::String(format!("{},{value}", v.as_str().unwrap_or(""))))
+            .or_insert(Value::String(value));
+    }
+    // The origin request policy forwards the viewer's address; the source IP is CloudFront's.
+    headers.insert("cloudfront-viewer-address".into(), Value::String(peer.to_string()));
+    let mut parameters = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        parameters.insert(decode(name), Value::String(decode(value)));
+    }
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let path = request.uri.path();
+    let event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "queryStringParameters": if parameters.is_empty() { Value::Null } else { Value::Object(parameters) },
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method.as_str(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": request.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": format!("edge-{millis}"),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": millis,
+        },
+        "isBase64Encoded": false,
+    });
+    match function.invoke(event).await {
+        Ok(payload) => from_lambda(payload),
+        Err(reason) => text(StatusCode::BAD_GATEWAY, &format!("origin error: {reason}")),
+    }
+}
+
+/// A function URL response payload turned into HTTP, with Lambda's size limit.
+fn from_lambda(payload: Value) -> Response {
+    let size = payload.to_string().len();
+    if size > LAMBDA_MAX_RESPONSE_BYTES {
+        return text(
+            StatusCode::BAD_GATEWAY,
+            &format!("origin error: Lambda response of {size} bytes exceeds the 6 MB limit"),
+        );
+    }
+    let status = payload
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = payload.get("body").and_then(Value::as_str).unwrap_or("");
+    let body = if payload.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+        match STANDARD.decode(body) {
+            Ok(bytes) => bytes,
+            Err(_) => return text(StatusCode::BAD_GATEWAY, "origin error: body is not base64"),
+        }
+    } else {
+        body.as_bytes().to_vec()
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    if let Some(map) = payload.get("headers").and_then(Value::as_object) {
+        for (name, value) in map {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                value.as_str().map(HeaderValue::from_str),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    if let Some(cookies) = payload.get("cookies").and_then(Value::as_array) {
+        for cookie in cookies.iter().filter_map(Value::as_str) {
+            if let Ok(value) = HeaderValue::from_str(cookie) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        }
+    }
+    response
+}
+
+/// The S3 origin: the object at the path, with byte ranges as S3 serves them.
+async fn media(root: &Path, path: &str, headers: &HeaderMap, head: bool) -> Response {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned();
+    let relative = Path::new(decoded.trim_start_matches('/'));
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return text(StatusCode::BAD_REQUEST, "bad path");
+    }
+    let Ok(bytes) = tokio::fs::read(root.join(relative)).await else {
+        return text(StatusCode::NOT_FOUND, "no such object");
+    };
+    let total = bytes.len();
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| byte_range(r, total));
+    let (status, slice) = match range {
+        Some(Some((start, end))) => (StatusCode::PARTIAL_CONTENT, bytes[start..=end].to_vec()),
+        Some(None) => {
+            let mut response = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return response;
+        }
+        None => (StatusCode::OK, bytes),
+    };
+    let length = slice.len();
+    let mut response = if head {
+        (status, Body::empty()).into_response()
+    } else {
+        (status, slice).into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(value) = HeaderValue::from_str(&length.to_string()) {
+        headers.insert(header::CONTENT_LENGTH, value);
+    }
+    if let Some(Some((start, end))) = range
+        && let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{total}"))
+    {
+        headers.insert(header::CONTENT_RANGE, value);
+    }
+    response
+}
+
+/// `Some(Some((first, last)))` for a satisfiable single range, `Some(None)`
+/// for an unsatisfiable one, `None` when there is no usable Range header.
+fn byte_range(header: &str, total: usize) -> Option<Option<(usize, usize)>> {
+    let spec = header.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None; // multipart ranges: serve the whole object, as S3 does
+    }
+    let (start, end) = spec.split_once('-')?;
+    let range = match (start.parse::<usize>().ok(), end.parse::<usize>().ok()) {
+        (Some(start), Some(end)) if start <= end && start < total => Some((start, end.min(total - 1))),
+        (Some(start), None) if end.is_empty() && start < total => Some((start, total - 1)),
+        (None, Some(suffix)) if start.is_empty() && suffix > 0 && total > 0 => {
+            Some((total.saturating_sub(suffix), total - 1))
+        }
+        _ => None,
+    };
+    Some(range)
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "ts" => "video/mp2t",
+        "mp4" | "m4s" | "m4v" => "video/mp4",
+        "m4a" => "audio/mp4",
+        "aac" => "audio/aac",
+        "vtt" | "webvtt" => "text/vtt",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn hls_js(edge: &Edge) -> Response {
+    let file = match &edge.hls_js {
+        Some(path) => tokio::fs::read(path).await.ok(),
+        None => None,
+    };
+    match file {
+        Some(bytes) => page(bytes, "text/javascript; charset=utf-8"),
+        None => text(
+            StatusCode::NOT_FOUND,
+            "hls.js is not installed: run make demo (it installs it with npm)",
+        ),
+    }
+}
+
+fn page(bytes: Vec<u8>, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn text(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+/// The response headers policy: CORS for any origin locally.
+fn cors(headers: &mut HeaderMap) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Range, Authorization"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Content-Length, Content-Range"),
+    );
+}
+
+fn log(edge: &Edge, method: &Method, path: &str, route: &str, response: &Response, started: Instant) {
+    let Some(file) = &edge.access_log else { return };
+    let line = json!({
+        "time": now(),
+        "method": method.as_str(),
+        "path": path,
+        "route": route,
+        "status": response.status().as_u16(),
+        "denied": response.headers().get("x-edge-denied").and_then(|v| v.to_str().ok()),
+        "ms": started.elapsed().as_secs_f64() * 1000.0,
+    });
+    if let Ok(mut file) = file.lock() {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn byte_ranges_follow_rfc_9110() {
+        assert_eq!(byte_range("bytes=0-9", 100), Some(Some((0, 9))));
+        assert_eq!(byte_range("bytes=90-200", 100), Some(Some((90, 99))));
+        assert_eq!(byte_range("bytes=10-", 100), Some(Some((10, 99))));
+        assert_eq!(byte_range("bytes=-10", 100), Some(Some((90, 99))));
+        assert_eq!(byte_range("bytes=100-", 100), Some(None));
+        assert_eq!(byte_range("bytes=5-1", 100), Some(None));
+        assert_eq!(byte_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(byte_range("items=0-1", 100), None);
+    }
+}

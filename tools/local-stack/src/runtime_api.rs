@@ -1,0 +1,206 @@
+//! The Lambda Runtime API, enough of it to run an unmodified function binary:
+//! `next`, `response`, `error` and `init/error`, as the AWS runtime client
+//! (`lambda_runtime`) calls them. Several processes of one function share one
+//! queue, as concurrent Lambda instances share one function's traffic.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// What an invocation came back with: the function's response payload, or why there is none.
+pub type Outcome = Result<Value, String>;
+
+struct Invocation {
+    event: Value,
+    reply: oneshot::Sender<Outcome>,
+}
+
+struct Shared {
+    name: String,
+    queue: Mutex<mpsc::Receiver<Invocation>>,
+    pending: std::sync::Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    next_id: AtomicU64,
+    timeout: Duration,
+}
+
+/// A function running behind its own Runtime API endpoint.
+pub struct Function {
+    name: String,
+    queue: mpsc::Sender<Invocation>,
+    timeout: Duration,
+    children: std::sync::Mutex<Vec<Child>>,
+}
+
+impl Function {
+    /// Serves the Runtime API on a free loopback port and starts `instances`
+    /// processes of `binary` pointed at it, with `env` on top of a clean
+    /// environment (as on Lambda, nothing leaks in from the shell but PATH).
+    pub async fn start(
+        name: &str,
+        binary: &Path,
+        env: &[(String, String)],
+        instances: usize,
+        timeout: Duration,
+    ) -> std::io::Result<Function> {
+        let (sender, receiver) = mpsc::channel(1024);
+        let shared = Arc::new(Shared {
+            name: name.to_owned(),
+            queue: Mutex::new(receiver),
+            pending: std::sync::Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            timeout,
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let api = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let mut children = Vec::with_capacity(instances);
+        for instance in 0..instances {
+            let mut command = Command::new(binary);
+            command
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
+                .env("AWS_LAMBDA_FUNCTION_NAME", name)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{instance}"))
+                .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                // Function logs go to our stderr; stdout carries only the ready line.
+                .stdout(std::process::Stdio::from(std::io::stderr()))
+                .kill_on_drop(true);
+            children.push(
+                command
+                    .spawn()
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?,
+            );
+        }
+        Ok(Function {
+            name: name.to_owned(),
+            queue: sender,
+            timeout,
+            children: std::sync::Mutex::new(children),
+        })
+    }
+
+    /// Invokes the function with `event` and waits for its answer.
+    pub async fn invoke(&self, event: Value) -> Outcome {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Invocation { event, reply })
+            .await
+            .map_err(|_| format!("{} is not running", self.name))?;
+        match tokio::time::timeout(self.timeout, answer).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(format!("{} dropped the invocation", self.name)),
+            Err(_) => Err(format!("{} timed out after {:?}", self.name, self.timeout)),
+        }
+    }
+
+    /// Whether any process of the function has exited (a failed cold start, a crash).
+    pub fn exited(&self) -> Option<String> {
+        let mut children = self.children.lock().ok()?;
+        children.iter_mut().find_map(|child| match child.try_wait() {
+            Ok(Some(status)) => Some(format!("{} exited ({status})", self.name)),
+            _ => None,
+        })
+    }
+
+    /// Stops every process of the function.
+    pub fn stop(&self) {
+        if let Ok(mut children) = self.children.lock() {
+            for child in children.iter_mut() {
+                let _ = child.start_kill();
+            }
+        }
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    let invocation = shared.queue.lock().await.recv().await;
+    let Some(Invocation { event, reply }) = invocation else {
+        return (StatusCode::GONE, "shutting down").into_response();
+    };
+    let id = format!(
+        "local-{}-{:08}",
+        shared.name,
+        shared.next_id.fetch_add(1, Ordering::Relaxed)
+    );
+    if let Ok(mut pending) = shared.pending.lock() {
+        pending.insert(id.clone(), reply);
+    }
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        + shared.timeout.as_millis();
+    let mut headers = HeaderMap::new();
+    let arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{}", shared.name);
+    for (name, value) in [
+        ("lambda-runtime-aws-request-id", id.as_str()),
+        ("lambda-runtime-deadline-ms", &deadline.to_string()),
+        ("lambda-runtime-invoked-function-arn", &arn),
+        (
+            "lambda-runtime-trace-id",
+            "Root=1-00000000-000000000000000000000000;Sampled=0",
+        ),
+        ("content-type", "application/json"),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    (StatusCode::OK, headers, event.to_string()).into_response()
+}
+
+fn settle(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+    let reply = shared.pending.lock().ok().and_then(|mut pending| pending.remove(id));
+    match reply {
+        Some(reply) => {
+            let _ = reply.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn response(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {
+    let outcome = serde_json::from_slice(&body).map_err(|e| format!("response is not JSON: {e}"));
+    settle(&shared, &id, outcome)
+}
+
+async fn error(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {
+    settle(
+        &shared,
+        &id,
+        Err(format!("function error: {}", String::from_utf8_lossy(&body))),
+    )
+}
+
+async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    eprintln!(
+        "local-stack: {} failed its cold start: {}",
+        shared.name,
+        String::from_utf8_lossy(&body)
+    );
+    StatusCode::ACCEPTED
+}
