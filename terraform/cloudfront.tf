@@ -121,22 +121,33 @@ resource "aws_cloudfront_origin_request_policy" "rewriter" {
   }
 }
 
+# The viewer token (X-Viewer-Token, and the cookie or query parameter when
+# configured) reaches signurl only: this is the one policy that forwards it
+# (see auth.tf for why it is not Authorization).
 resource "aws_cloudfront_origin_request_policy" "signurl" {
   name    = "${var.name_prefix}-signurl"
-  comment = "signed-hls ${var.name_prefix}: movie, format, redirect (and viewer address) to signurl"
+  comment = "signed-hls ${var.name_prefix}: movie, format, redirect (viewer token, viewer address) to signurl"
 
   cookies_config {
-    cookie_behavior = "none"
+    cookie_behavior = length(local.signurl_forwarded_cookies) > 0 ? "whitelist" : "none"
+
+    dynamic "cookies" {
+      for_each = length(local.signurl_forwarded_cookies) > 0 ? [1] : []
+
+      content {
+        items = local.signurl_forwarded_cookies
+      }
+    }
   }
 
   headers_config {
-    header_behavior = var.bind_viewer_ip ? "whitelist" : "none"
+    header_behavior = length(local.signurl_forwarded_headers) > 0 ? "whitelist" : "none"
 
     dynamic "headers" {
-      for_each = var.bind_viewer_ip ? [1] : []
+      for_each = length(local.signurl_forwarded_headers) > 0 ? [1] : []
 
       content {
-        items = ["CloudFront-Viewer-Address"]
+        items = local.signurl_forwarded_headers
       }
     }
   }
@@ -145,7 +156,7 @@ resource "aws_cloudfront_origin_request_policy" "signurl" {
     query_string_behavior = "whitelist"
 
     query_strings {
-      items = ["movie", "format", "redirect"]
+      items = local.signurl_query_strings
     }
   }
 }

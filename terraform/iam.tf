@@ -59,6 +59,18 @@ data "aws_iam_policy_document" "signurl" {
     }
   }
 
+  # Only with auth_mode = "shared-secret": the HMAC key of the viewer tokens.
+  dynamic "statement" {
+    for_each = var.auth_mode == "shared-secret" ? [1] : []
+
+    content {
+      sid       = "ReadViewerTokenSecret"
+      effect    = "Allow"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [local.auth_secret_arn]
+    }
+  }
+
   # Without ListBucket S3 answers 403 instead of 404 for a missing key.
   dynamic "statement" {
     for_each = var.check_playlist_exists ? [1] : []

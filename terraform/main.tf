@@ -46,7 +46,7 @@ locals {
         PLAYLIST_KEY_TEMPLATE = var.playlist_key_template
         URL_TTL_SECONDS       = tostring(var.url_ttl_seconds)
         CHECK_PLAYLIST_EXISTS = tostring(var.check_playlist_exists)
-      })
+      }, local.auth_environment)
     }
     rewriter = {
       memory_size = var.rewriter_memory_size

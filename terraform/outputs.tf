@@ -77,3 +77,8 @@ output "access_logs_bucket_name" {
   description = "Bucket receiving CloudFront access logs under cloudfront/, or null when enable_access_logs is false."
   value       = var.enable_access_logs ? aws_s3_bucket.logs[0].id : null
 }
+
+output "auth_secret_arn" {
+  description = "With auth_mode = \"shared-secret\": ARN of the secret holding the HMAC key of the viewer tokens (fill it with aws secretsmanager put-secret-value if this module created it). Null otherwise."
+  value       = local.auth_secret_arn
+}

@@ -405,3 +405,129 @@ variable "access_logs_format" {
     error_message = "access_logs_format must be w3c, json, plain or parquet."
   }
 }
+
+################################################################################
+# Who may watch: authorisation of signurl requests (see terraform/auth.tf)
+################################################################################
+
+variable "auth_mode" {
+  description = "AUTH_MODE of signurl: \"none\" (anyone may obtain a signed URL; demos only), \"jwt\" (a bearer token from an OpenID Connect issuer, verified against its JWKS) or \"shared-secret\" (an HMAC token minted by your own backend)."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "jwt", "shared-secret"], var.auth_mode)
+    error_message = "auth_mode must be none, jwt or shared-secret."
+  }
+
+  validation {
+    condition     = var.auth_mode != "jwt" || (var.jwt_issuer != null && var.jwt_audience != null)
+    error_message = "auth_mode = \"jwt\" needs jwt_issuer and jwt_audience."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "JWT_ISSUER: the issuer URL that a token's iss must equal exactly (for example https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC or https://example.auth0.com/). Required with auth_mode = \"jwt\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_issuer == null || can(regex("^https://[^/]", var.jwt_issuer))
+    error_message = "jwt_issuer must be an https:// URL."
+  }
+}
+
+variable "jwt_audience" {
+  description = "JWT_AUDIENCE: the value a token's aud (a string or a list) must contain, such as the app client id or API identifier. Required with auth_mode = \"jwt\"."
+  type        = string
+  default     = null
+}
+
+variable "jwt_jwks_url" {
+  description = "JWT_JWKS_URL: where the issuer's JSON Web Key Set is fetched. Null: the jwks_uri of <jwt_issuer>/.well-known/openid-configuration (OpenID Connect discovery)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_jwks_url == null || can(regex("^https://[^/]", var.jwt_jwks_url))
+    error_message = "jwt_jwks_url must be an https:// URL."
+  }
+}
+
+variable "jwt_algorithms" {
+  description = "JWT_ALGORITHMS: the token signature algorithms accepted, a subset of RS256 and ES256. Others (none, HS256, ...) are always refused."
+  type        = list(string)
+  default     = ["RS256", "ES256"]
+
+  validation {
+    condition     = length(var.jwt_algorithms) > 0 && alltrue([for a in var.jwt_algorithms : contains(["RS256", "ES256"], a)])
+    error_message = "jwt_algorithms must list RS256, ES256 or both."
+  }
+}
+
+variable "auth_movies_claim" {
+  description = "AUTH_MOVIES_CLAIM: the token claim that lists the movies a viewer may watch (a list of ids, or one string of ids separated by spaces or commas; \"*\" for every movie). A token without it is valid but entitled to nothing (403)."
+  type        = string
+  default     = "movies"
+}
+
+variable "auth_leeway_seconds" {
+  description = "AUTH_LEEWAY_SECONDS: clock tolerance for a token's exp, nbf and iat, in seconds (0 to 300)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.auth_leeway_seconds >= 0 && var.auth_leeway_seconds <= 300 && floor(var.auth_leeway_seconds) == var.auth_leeway_seconds
+    error_message = "auth_leeway_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "auth_token_cookie" {
+  description = "AUTH_TOKEN_COOKIE: a cookie that may carry the viewer token (besides the X-Viewer-Token header); CloudFront then forwards this cookie to signurl only. Null: no cookie."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_token_cookie == null || can(regex("^[A-Za-z0-9_-]+$", var.auth_token_cookie))
+    error_message = "auth_token_cookie may hold only A-Z a-z 0-9 _ -."
+  }
+}
+
+variable "auth_token_query_param" {
+  description = "AUTH_TOKEN_QUERY_PARAM: a query parameter that may carry the viewer token, for players that cannot set headers; CloudFront then forwards it to signurl only. Query strings reach access logs: prefer the header. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_token_query_param == null || (can(regex("^[A-Za-z0-9_-]+$", var.auth_token_query_param)) && !contains(["movie", "format", "redirect"], coalesce(var.auth_token_query_param, "x")))
+    error_message = "auth_token_query_param may hold only A-Z a-z 0-9 _ - and must not be movie, format or redirect."
+  }
+}
+
+variable "auth_bind_token_expiry" {
+  description = "AUTH_BIND_TOKEN_EXPIRY: when true (and auth_mode is not none), a signed URL expires no later than the token it was issued for, so the player must fetch a new URL with a fresh token before then."
+  type        = bool
+  default     = true
+}
+
+variable "auth_max_token_lifetime_seconds" {
+  description = "AUTH_MAX_TOKEN_LIFETIME_SECONDS: with auth_mode = \"shared-secret\", the longest a token may live (its exp at most this far ahead), in seconds (1 to 86400)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.auth_max_token_lifetime_seconds >= 1 && var.auth_max_token_lifetime_seconds <= 86400
+    error_message = "auth_max_token_lifetime_seconds must be from 1 to 86400."
+  }
+}
+
+variable "auth_secret_arn" {
+  description = "With auth_mode = \"shared-secret\": ARN of an existing Secrets Manager secret whose SecretString is the HMAC key (at least 32 bytes). Null: this module creates an empty secret (output auth_secret_arn) that you fill with aws secretsmanager put-secret-value; the value never enters the Terraform state."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:", var.auth_secret_arn))
+    error_message = "auth_secret_arn must be a Secrets Manager secret ARN."
+  }
+}

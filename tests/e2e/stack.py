@@ -22,7 +22,8 @@ SAMPLE_MEDIA = ROOT / "tests" / "fixtures" / "media"
 class Stack:
     """One running local stack: edge, both functions, S3 API over `media`."""
 
-    def __init__(self, workdir: pathlib.Path, media: pathlib.Path, public_url=None, env=(), trust=()):
+    def __init__(self, workdir: pathlib.Path, media: pathlib.Path, public_url=None, env=(), trust=(), auth=None,
+                 instances=None):
         self.workdir = workdir
         self.access_log_path = workdir / "access.log"
         self.stderr_path = workdir / "stack.stderr"
@@ -38,6 +39,10 @@ class Stack:
             args += ["--env", item]
         for item in trust:
             args += ["--trust", item]
+        if auth:
+            args += ["--auth", auth]
+        if instances:
+            args += ["--instances", str(instances)]
         self.stderr = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr, cwd=ROOT)
         ready, _, _ = select.select([self.process.stdout], [], [], 60)

@@ -120,12 +120,16 @@ def test_signer_is_not_cached_and_gets_its_parameters(tf, distribution):
     )
     qs = one(orp["query_strings_config"], "query_strings_config")
     assert qs["query_string_behavior"] == "whitelist"
-    assert sorted(one(qs["query_strings"], "query_strings")["items"]) == ["format", "movie", "redirect"]
+    # movie, format, redirect, and the viewer token's query parameter when configured (test_terraform_auth.py).
+    assert one(qs["query_strings"], "query_strings")["items"] == "${local.signurl_query_strings}"
+    assert tf.locals["signurl_query_strings"].startswith('${concat(["movie", "format", "redirect"], ')
 
 
 def test_viewer_address_forwarded_to_both_functions_when_ip_binding(tf, distribution):
     _, ordered = behaviours(distribution)
-    for path in ("/content/media/signurl", "*.m3u8"):
+    # signurl's headers are a list that also holds the viewer token (test_terraform_auth.py).
+    assert "var.bind_viewer_ip ? [\"CloudFront-Viewer-Address\"] : []" in tf.locals["signurl_forwarded_headers"]
+    for path in ("*.m3u8",):
         orp = tf.resource(
             "aws_cloudfront_origin_request_policy",
             ref_name(ordered[path]["origin_request_policy_id"], "aws_cloudfront_origin_request_policy"),
@@ -427,6 +431,13 @@ EXPECTED_IAM = {
     "signurl": [
         ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
         ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["signurl"].arn}:*'], None),
+        (
+            "ReadViewerTokenSecret",
+            '${var.auth_mode == "shared-secret" ? [1] : []}',
+            ["secretsmanager:GetSecretValue"],
+            ["${local.auth_secret_arn}"],
+            None,
+        ),
         ("ReadMediaPlaylists", "${var.check_playlist_exists ? [1] : []}", ["s3:GetObject"], [MEDIA_OBJECTS], None),
         (
             "ListMediaPrefix",

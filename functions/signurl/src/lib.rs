@@ -12,10 +12,18 @@
 //! - `format=json` (default: `{"url": ..., "expires": epoch}`) or `format=text` (the bare URL);
 //! - `redirect=true`: a 302 to the URL, for a plain `<video src>` or AVPlayer.
 //!
+//! Who may ask is decided first by the [`auth::Authorizer`] (`AUTH_MODE`:
+//! `none`, `jwt` or `shared-secret`): 401 with `WWW-Authenticate` for a
+//! missing or invalid token, 403 for a valid token without the movie; with
+//! `AUTH_BIND_TOKEN_EXPIRY` the URL expires no later than the token.
+//!
 //! It does no I/O of its own but the optional existence check through an
-//! [`ObjectStore`]; the key arrives loaded in [`Deps`].
+//! [`ObjectStore`] and the authorizer's (JWKS, shared secret); the key
+//! arrives loaded in [`Deps`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod auth;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,6 +37,9 @@ use signed_hls_aws::config::BaseUrl;
 use signed_hls_aws::http::{cors_allow_origin, viewer_ip};
 use signed_hls_aws::{CommonConfig, ConfigError, Env, KeyCache, ObjectStore, StoreError};
 use thiserror::Error;
+use viewer_auth::{AuthError, AuthSettings};
+
+use crate::auth::{Authorizer, Denial};
 
 /// The longest movie id accepted.
 pub const MAX_MOVIE_ID_LEN: usize = 64;
@@ -100,6 +111,8 @@ pub struct Settings {
     pub check_exists: bool,
     /// `S3_BUCKET` (required only with `CHECK_PLAYLIST_EXISTS=true`).
     pub bucket: Option<String>,
+    /// `AUTH_MODE` and the other `AUTH_*` / `JWT_*` settings.
+    pub auth: AuthSettings,
 }
 
 impl Settings {
@@ -127,6 +140,8 @@ impl Settings {
                 "is required when CHECK_PLAYLIST_EXISTS=true",
             ));
         }
+        let auth = AuthSettings::from_lookup(|name| env.get(name).map(str::to_owned))
+            .map_err(|e| ConfigError::new(e.var, e.reason))?;
         Ok(Settings {
             common,
             template,
@@ -134,6 +149,7 @@ impl Settings {
             not_before_skew: (skew > 0).then_some(skew),
             check_exists,
             bucket,
+            auth,
         })
     }
 }
@@ -150,6 +166,8 @@ pub struct Deps {
     pub store: Option<Arc<dyn ObjectStore>>,
     /// Seconds since the epoch (a parameter so tests can fix it).
     pub clock: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// Who may ask ([`Authorizer::open`] for `AUTH_MODE=none`).
+    pub auth: Authorizer,
 }
 
 /// Why a request fails; each maps to a status and a stable `error_type`.
@@ -183,6 +201,12 @@ pub enum SignurlError {
     /// The signer refused (e.g. the URL would exceed 8,192 bytes).
     #[error("cannot sign: {0}")]
     Signing(String),
+    /// No valid viewer token (401) or no entitlement to the movie (403).
+    #[error("{0}")]
+    Auth(AuthError),
+    /// The issuer's keys or the shared secret cannot be had right now.
+    #[error("viewer authentication unavailable")]
+    AuthUnavailable,
 }
 
 impl SignurlError {
@@ -195,7 +219,8 @@ impl SignurlError {
             | SignurlError::InvalidParameter(_)
             | SignurlError::ViewerAddressUnknown => 400,
             SignurlError::NotFound => 404,
-            SignurlError::Unavailable | SignurlError::KeyUnavailable => 503,
+            SignurlError::Unavailable | SignurlError::KeyUnavailable | SignurlError::AuthUnavailable => 503,
+            SignurlError::Auth(e) => e.status(),
             SignurlError::Signing(_) => 500,
         }
     }
@@ -212,6 +237,8 @@ impl SignurlError {
             SignurlError::Unavailable => "storage_unavailable",
             SignurlError::KeyUnavailable => "key_unavailable",
             SignurlError::Signing(_) => "signing_failed",
+            SignurlError::Auth(e) => e.error_type(),
+            SignurlError::AuthUnavailable => "auth_unavailable",
         }
     }
 }
@@ -249,6 +276,7 @@ pub async fn handler(
         status,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         strategy = "directory-policy",
+        auth_mode = deps.auth.mode_name(),
         uris_signed = u64::from(status < 400 && request.request_context.http.method != http::Method::OPTIONS),
         signatures_computed = u64::from(status < 400 && request.request_context.http.method != http::Method::OPTIONS),
         "request"
@@ -266,6 +294,10 @@ async fn respond(
         r.headers.insert(
             "access-control-allow-methods",
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        r.headers.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("authorization, x-viewer-token"),
         );
         r.headers
             .insert("access-control-max-age", HeaderValue::from_static("600"));
@@ -290,6 +322,15 @@ async fn respond(
         (false, Some("text")) => Format::Text,
         (false, Some(_)) => return Err(SignurlError::InvalidParameter("format must be json or text")),
     };
+    let now = (deps.clock)();
+    let viewer = deps
+        .auth
+        .authorize(request, movie, now)
+        .await
+        .map_err(|denial| match denial {
+            Denial::Auth(e) => SignurlError::Auth(e),
+            Denial::Unavailable => SignurlError::AuthUnavailable,
+        })?;
     let settings = &deps.settings;
     let client_ip = if settings.common.bind_viewer_ip {
         let header = request
@@ -313,8 +354,17 @@ async fn respond(
             }
         }
     }
-    let now = (deps.clock)();
-    let expires = now.saturating_add(settings.ttl_seconds);
+    let mut expires = now.saturating_add(settings.ttl_seconds);
+    if let Some(viewer) = &viewer
+        && settings.auth.bind_token_expiry
+    {
+        // The token's leeway does not stretch the URL: an exp already past
+        // (but within the leeway) would make a URL that is dead on arrival.
+        if viewer.expires <= now {
+            return Err(SignurlError::Auth(AuthError::Expired));
+        }
+        expires = expires.min(viewer.expires);
+    }
     let base = &deps.base_url.url;
     let mut policy = Policy::new(format!("{base}/{}/*", settings.template.directory(movie)), expires);
     if let Some(skew) = settings.not_before_skew {
@@ -381,6 +431,11 @@ pub fn error_response(e: &SignurlError) -> ApiGatewayV2httpResponse {
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r.headers
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let SignurlError::Auth(auth) = e
+        && let Some(value) = auth.www_authenticate().and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        r.headers.insert(header::WWW_AUTHENTICATE, value);
+    }
     if matches!(e, SignurlError::MethodNotAllowed) {
         r.headers
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
@@ -464,5 +519,10 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(e.var, "PLAYLIST_KEY_TEMPLATE");
+        assert_eq!(s.auth.mode, viewer_auth::Mode::None);
+        let e = Settings::from_env(&Env::from_pairs([("SM_SECRET_NAME", "s"), ("AUTH_MODE", "oidc")])).unwrap_err();
+        assert_eq!(e.var, "AUTH_MODE");
+        let e = Settings::from_env(&Env::from_pairs([("SM_SECRET_NAME", "s"), ("AUTH_MODE", "jwt")])).unwrap_err();
+        assert_eq!(e.var, "JWT_ISSUER");
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use lambda_runtime::{run, service_fn};
 use signed_hls_aws::aws::{io_from_env, or_exit};
 use signed_hls_aws::{Env, KeyCache, now_epoch};
+use signurl::auth::authorizer_from_settings;
 use signurl::{Deps, Settings, handler};
 
 #[tokio::main]
@@ -19,12 +20,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         settings.common.resolve_base_url(secret_cf_url.as_deref()),
         "configuration",
     );
+    let auth = or_exit(authorizer_from_settings(&settings.auth).await, "viewer auth");
+    auth.warm_up().await;
     let deps = Arc::new(Deps {
         settings,
         base_url,
         key,
         store,
         clock: Box::new(now_epoch),
+        auth,
     });
     run(service_fn(move |event| {
         let deps = Arc::clone(&deps);

@@ -62,6 +62,7 @@ async fn deps_with(pairs: &[(&str, &str)], secret: &str, store: Option<Arc<dyn O
         key,
         store,
         clock: Box::new(|| NOW),
+        auth: signurl::auth::Authorizer::open(),
     }
 }
 
@@ -417,6 +418,7 @@ async fn secrets_manager_down_at_cold_start_answers_503_then_recovers() {
         key,
         store: None,
         clock: Box::new(|| NOW),
+        auth: signurl::auth::Authorizer::open(),
     };
     let r = handler(event("movie=1", json!({})), &deps).await.unwrap();
     assert_eq!(

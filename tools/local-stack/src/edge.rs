@@ -39,6 +39,9 @@ pub struct Edge {
     pub hls_js: Option<PathBuf>,
     /// Where to append one JSON line per request, if anywhere.
     pub access_log: Option<std::sync::Mutex<std::fs::File>>,
+    /// `/local/auth.json` for the demo page: `{"mode": "none"}` or, with
+    /// `--auth jwt`, the local issuer's `token_url`.
+    pub auth_info: String,
 }
 
 const INDEX_HTML: &str = include_str!("../web/index.html");
@@ -64,15 +67,17 @@ pub async fn handle(
         )
     } else if path == "/" || path == "/index.html" {
         ("page", page(INDEX_HTML.as_bytes().to_vec(), "text/html; charset=utf-8"))
+    } else if path == "/local/auth.json" {
+        ("page", page(edge.auth_info.clone().into_bytes(), "application/json"))
     } else if path == "/vendor/hls.min.js" {
         ("page", hls_js(&edge).await)
     } else if path == "/content/media/signurl" {
         ("signurl", invoke(&edge.signurl, &request, peer, &query).await)
     } else {
         let route = if path.ends_with(".m3u8") { "rewriter" } else { "media" };
-        let response = match check(&edge, &path, &query, peer) {
-            Err(denied) => denied,
-            Ok(()) => {
+        let response = match refusal(&edge, &path, &query, peer) {
+            Some(denied) => denied,
+            None => {
                 // CloudFront removes its own parameters before it calls the origin.
                 let forwarded = strip_params(&format!("?{query}"), &RESERVED_PARAMS);
                 let forwarded = forwarded.trim_start_matches('?');
@@ -94,23 +99,20 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// The signed-URL check of a protected behaviour (trusted key group).
-fn check(edge: &Edge, path: &str, query: &str, peer: SocketAddr) -> Result<(), Response> {
+/// The signed-URL check of a protected behaviour (trusted key group): the
+/// 403 to answer, or `None` when the request may reach the origin.
+fn refusal(edge: &Edge, path: &str, query: &str, peer: SocketAddr) -> Option<Response> {
     let url = if query.is_empty() {
         format!("{}{path}", edge.public_base)
     } else {
         format!("{}{path}?{query}", edge.public_base)
     };
-    match edge.verifier.verify_url(&url, "", now(), Some(peer.ip())) {
-        Ok(_) => Ok(()),
-        Err(denied) => {
-            let mut response = text(StatusCode::FORBIDDEN, &format!("access denied: {denied}"));
-            if let Ok(code) = HeaderValue::from_str(denied.code()) {
-                response.headers_mut().insert("x-edge-denied", code);
-            }
-            Err(response)
-        }
+    let denied = edge.verifier.verify_url(&url, "", now(), Some(peer.ip())).err()?;
+    let mut response = text(StatusCode::FORBIDDEN, &format!("access denied: {denied}"));
+    if let Ok(code) = HeaderValue::from_str(denied.code()) {
+        response.headers_mut().insert("x-edge-denied", code);
     }
+    Some(response)
 }
 
 /// Calls a function with the payload a Lambda function URL sends (format 2.0).
@@ -336,7 +338,7 @@ fn cors(headers: &mut HeaderMap) {
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Range, Authorization"),
+        HeaderValue::from_static("Range, Authorization, X-Viewer-Token"),
     );
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,

@@ -7,6 +7,7 @@
 //! scripts and tests, and stops everything on Ctrl-C or SIGTERM.
 
 mod edge;
+mod issuer;
 mod runtime_api;
 mod s3;
 
@@ -66,6 +67,10 @@ struct Options {
     /// Working folder for the S3 root (default .local/stack).
     #[arg(long, default_value = ".local/stack")]
     state_dir: PathBuf,
+    /// Who may watch: `none`, or `jwt` for a local OpenID Connect issuer (a
+    /// fresh key, its JWKS on a loopback port) that the demo page signs in with.
+    #[arg(long, default_value = "none", value_parser = ["none", "jwt"])]
+    auth: String,
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -125,6 +130,22 @@ async fn main() {
         ("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()),
         ("CORS_ALLOWED_ORIGINS".into(), "*".into()),
     ];
+    // --auth jwt: the issuer listens before the functions start, so that their
+    // cold-start JWKS fetch finds it.
+    let mut auth_info = json!({"mode": "none"});
+    if options.auth == "jwt" {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| fail(format!("issuer: {e}")));
+        let address = listener.local_addr().unwrap_or_else(|e| fail(e));
+        let issuer = Arc::new(issuer::Issuer::generate(format!("http://{address}")).unwrap_or_else(|e| fail(e)));
+        env.push(("AUTH_MODE".into(), "jwt".into()));
+        env.push(("JWT_ISSUER".into(), issuer.url().to_owned()));
+        env.push(("JWT_AUDIENCE".into(), issuer::AUDIENCE.into()));
+        env.push(("JWT_JWKS_URL".into(), issuer.jwks_url()));
+        auth_info = json!({"mode": "jwt", "issuer": issuer.url(), "token_url": format!("{}/token", issuer.url())});
+        issuer::spawn(issuer, listener);
+    }
     for spec in &options.env {
         let (name, value) = spec
             .split_once('=')
@@ -180,6 +201,7 @@ async fn main() {
         media_root: media.clone(),
         hls_js: options.hls_js.clone(),
         access_log,
+        auth_info: auth_info.to_string(),
     });
 
     // The functions' own origins (function URLs), reachable without the edge:
@@ -215,6 +237,7 @@ async fn main() {
             "media": media.display().to_string(),
             "s3_endpoint": format!("http://{s3}"),
             "origins": origins,
+            "auth": auth_info,
         }})
     );
     eprintln!(
