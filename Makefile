@@ -1,5 +1,5 @@
 # signed-hls: the commands the README promises.
-.PHONY: test demo build bench load vectors lint
+.PHONY: test demo build bench load coldstart vectors lint
 
 ## Run every test: unit, cross-checks, integration, Terraform static checks.
 test:
@@ -17,11 +17,18 @@ build:
 bench:
 	cargo bench --workspace
 
-## A bounded load run against the local stack (loopback only, 30 s).
+## A bounded load run against the local stack (loopback only, 30 s), release builds.
 load:
 	scripts/bootstrap.sh python
-	cargo build -q --locked -p local-stack -p signurl -p rewriter
-	.venv/bin/python scripts/load.py --seconds 30
+	cargo build -q --release --locked -p local-stack -p signurl -p rewriter
+	SIGNED_HLS_PROFILE=release .venv/bin/python scripts/load.py --seconds 30
+
+## Cold start of the release binaries: process start to first response, key from Secrets Manager (moto).
+coldstart:
+	scripts/bootstrap.sh python
+	cargo build -q --release --locked -p signurl -p rewriter
+	cargo build -q --locked -p cfsign
+	.venv/bin/python scripts/coldstart.py --runs 20
 
 ## Regenerate the golden vectors with botocore (after changing the test keys).
 vectors:

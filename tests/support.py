@@ -15,8 +15,12 @@ FIXTURES = ROOT / "layers" / "cloudfront-sign" / "tests" / "fixtures"
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
 
 
+# Tests use debug builds; benchmarks (make load) set SIGNED_HLS_PROFILE=release.
+PROFILE = os.environ.get("SIGNED_HLS_PROFILE", "debug")
+
+
 def binary(name: str) -> pathlib.Path:
-    path = TARGET / "debug" / name
+    path = TARGET / PROFILE / name
     if not path.exists():
         pytest.fail(f"{path} is missing: run `cargo build --workspace --bins` (scripts/test.sh does)")
     return path

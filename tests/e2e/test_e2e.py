@@ -15,13 +15,15 @@ from support import FIXTURES, ROOT, SHARED_CORPUS, binary
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CLOUDFRONT = "https://d111111abcdef8.cloudfront.net"
+ECDSA_KEY_ID = "KECDSAP256KEY01"
 URI_ATTRIBUTE = re.compile(r'(?:^|,|:)(?:URI|SERVER-URI|X-ASSET-URI|X-ASSET-LIST)="([^"]*)"')
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("stack")
-    running = Stack(workdir, media_folder(workdir))
+    # A second, ECDSA key in the trusted key group, as during a rotation to ECDSA.
+    running = Stack(workdir, media_folder(workdir), trust=[f"{ECDSA_KEY_ID}={FIXTURES / 'ec_p256_public.pem'}"])
     yield running
     running.stop()
 
@@ -198,6 +200,23 @@ def test_botocore_signed_urls(stack):
     elsewhere = signed.generate_presigned_url(segment, policy=policy)
     status, headers, _ = stack.get(elsewhere)
     assert status == 403 and headers.get("x-edge-denied") == "resource_mismatch"
+
+
+@pytest.mark.parametrize("key_file,key_id", [("rsa2048_pkcs8.pem", KEY_PAIR_ID), ("ec_p256_sec1.pem", ECDSA_KEY_ID)])
+@pytest.mark.parametrize("hash_name", ["sha1", "sha256"])
+@pytest.mark.parametrize("custom", [False, True])
+def test_the_edge_checks_every_kind_of_signed_url(stack, key_file, key_id, hash_name, custom):
+    segment = f"{stack.public_url}/movies/movie_1/v1/seg_001.ts"
+    args = ["sign", segment, "--key-pair-id", key_id, "--private-key", str(FIXTURES / key_file), "--ttl", "600",
+            "--hash", hash_name]
+    if custom:
+        args += ["--resource", f"{stack.public_url}/movies/movie_1/*", "--ip", "127.0.0.0/8",
+                 "--not-before", str(int(time.time()) - 60)]
+    url = cfsign(*args)
+    status, _, body = stack.get(url)
+    assert status == 200 and len(body) > 1000, (status, body[:200])
+    status, headers, _ = stack.get(tamper(url, "Signature"))
+    assert status == 403 and headers.get("x-edge-denied") == "bad_signature"
 
 
 def test_ctrl_c_stops_everything(tmp_path):

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Cold start of the real function binaries, measured the way Lambda sees it:
+from process start to the first response posted to the Runtime API, with the
+signing key fetched from Secrets Manager (moto's server) and parsed.
+
+    .venv/bin/python scripts/coldstart.py [--runs 20] [--profile release]
+
+Needs `cargo build --release -p signurl -p rewriter` (make coldstart does it).
+Prints the median and p90 per function, and a warm invocation for contrast.
+"""
+import argparse
+import http.server
+import json
+import pathlib
+import queue
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests")]
+from support import FIXTURES  # noqa: E402
+
+KEY_ID = "K2JCJMDEHXQW5F"
+CF = "https://d111111abcdef8.cloudfront.net"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RuntimeApi(http.server.ThreadingHTTPServer):
+    """Hands out queued events on /next and records when each response arrives."""
+
+    def __init__(self):
+        self.events = queue.Queue()
+        self.responses = queue.Queue()
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        event = self.server.events.get()
+        body = json.dumps(event).encode()
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", f"bench-{time.monotonic_ns()}")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:bench")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        payload = self.rfile.read(length)
+        self.server.responses.put((time.perf_counter(), self.path, payload))
+        self.send_response(202)
+        self.end_headers()
+
+
+def event(path, query=""):
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": {"host": "d111111abcdef8.cloudfront.net"},
+        "queryStringParameters": dict(p.split("=", 1) for p in query.split("&") if "=" in p) or None,
+        "requestContext": {"accountId": "anonymous", "apiId": "bench", "domainName": "bench", "domainPrefix": "bench",
+                           "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                                    "userAgent": "bench"},
+                           "requestId": "bench", "routeKey": "$default", "stage": "$default", "time": "",
+                           "timeEpoch": 0},
+        "isBase64Encoded": False,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--profile", default="release")
+    parser.add_argument("--source", choices=["secretsmanager", "file"], default="secretsmanager",
+                        help="where the key comes from (file: SIGNING_KEY_FILE, to see the SDK's share)")
+    args = parser.parse_args()
+
+    moto_port = free_port()
+    moto = subprocess.Popen([str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    try:
+        import boto3
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", moto_port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
+        secret = json.dumps({"key_pair_id": KEY_ID, "private_key": (FIXTURES / "rsa2048_pkcs1.pem").read_text(),
+                             "cf_url": CF})
+        arn = session.client("secretsmanager", endpoint_url=endpoint).create_secret(
+            Name=f"bench-{time.time_ns()}", SecretString=secret)["ARN"]
+        s3 = session.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="bench")
+        s3.put_object(Bucket="bench", Key="movies/movie_1/index.m3u8",
+                      Body=b"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg1.ts\n#EXT-X-ENDLIST\n")
+
+        env = {"PATH": "/usr/bin:/bin", "SM_SECRET_NAME": arn, "AWS_ENDPOINT_URL": endpoint,
+               "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+               "S3_BUCKET": "bench", "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+               "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"}
+        if args.source == "file":
+            key_file = pathlib.Path(tempfile.mkdtemp()) / "secret.json"
+            key_file.write_text(secret)
+            del env["SM_SECRET_NAME"]
+            env["SIGNING_KEY_FILE"] = str(key_file)
+        for name, request in [("signurl", event("/content/media/signurl", "movie=1")),
+                              ("rewriter", None)]:
+            binary = ROOT / "target" / args.profile / name
+            if not binary.exists():
+                sys.exit(f"{binary} is missing: cargo build --{args.profile} -p {name}")
+            cold, warm = [], []
+            for _ in range(args.runs):
+                api = RuntimeApi()
+                threading.Thread(target=api.serve_forever, daemon=True).start()
+                if request is None:  # the rewriter needs a valid prefixed credential
+                    signed = subprocess.run(
+                        [str(ROOT / "target" / "debug" / "cfsign"), "sign", f"{CF}/movies/movie_1/index.m3u8",
+                         "--key-pair-id", KEY_ID, "--private-key", str(FIXTURES / "rsa2048_pkcs1.pem"), "--ttl", "600",
+                         "--resource", f"{CF}/movies/movie_1/*", "--copies", "-PREFIX"],
+                        capture_output=True, text=True, check=True).stdout.strip()
+                    query = "&".join(p for p in signed.split("?", 1)[1].split("&") if "-PREFIX=" in p)
+                    this = event("/movies/movie_1/index.m3u8", query)
+                else:
+                    this = request
+                api.events.put(this)
+                api.events.put(this)
+                started = time.perf_counter()
+                process = subprocess.Popen([str(binary)], env={**env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}"},
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                first, _, payload = api.responses.get(timeout=30)
+                status = json.loads(payload).get("statusCode")
+                assert status == 200, payload[:300]
+                second, _, _ = api.responses.get(timeout=30)
+                cold.append((first - started) * 1000)
+                warm.append((second - first) * 1000)
+                process.kill()
+                process.wait()
+                api.shutdown()
+                api.server_close()
+            cold.sort()
+            print(f"{name:8} cold start (spawn to first response, key from {args.source}): "
+                  f"median {statistics.median(cold):6.2f} ms  p90 {cold[int(0.9 * (len(cold) - 1))]:6.2f} ms  "
+                  f"(next warm invocation {statistics.median(warm):5.2f} ms) over {args.runs} runs")
+    finally:
+        moto.kill()
+        moto.wait()
+
+
+if __name__ == "__main__":
+    main()
