@@ -60,7 +60,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = pathlib.Path(tmp)
-        stack = Stack(workdir, media_folder(workdir), env=(), trust=())
+        stack = Stack(workdir, media_folder(workdir), instances=args.instances)
         try:
             results = []
             stop_at = time.monotonic() + args.seconds

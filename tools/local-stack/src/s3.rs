@@ -25,6 +25,8 @@ pub async fn serve(root: &Path) -> std::io::Result<SocketAddr> {
     tokio::spawn(async move {
         let http = ConnBuilder::new(TokioExecutor::new());
         while let Ok((socket, _)) = listener.accept().await {
+            let mut socket = socket;
+            crate::no_delay(&mut socket);
             let connection = http
                 .serve_connection(TokioIo::new(socket), service.clone())
                 .into_owned();
