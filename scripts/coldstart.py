@@ -85,6 +85,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--profile", default="release")
+    parser.add_argument("--cert-file", help="SSL_CERT_FILE for the functions (e.g. one CA bundle, as on "
+                        "provided.al2023, instead of Debian's /etc/ssl/certs of ~290 files)")
     parser.add_argument("--source", choices=["secretsmanager", "file"], default="secretsmanager",
                         help="where the key comes from (file: SIGNING_KEY_FILE, to see the SDK's share)")
     args = parser.parse_args()
@@ -115,6 +117,8 @@ def main():
                "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                "S3_BUCKET": "bench", "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"}
+        if args.cert_file:
+            env["SSL_CERT_FILE"] = args.cert_file
         if args.source == "file":
             key_file = pathlib.Path(tempfile.mkdtemp()) / "secret.json"
             key_file.write_text(secret)
