@@ -49,7 +49,7 @@ pub use cidr::Cidr;
 pub use error::{Denied, Error};
 pub use key::{HashAlgorithm, KeyKind, SigningKey, VerifyingKey};
 pub use policy::{Policy, canned_policy_json};
-pub use query::{Credential, CredentialPolicy, RESERVED_PARAMS, SignedParams, strip_params};
+pub use query::{Credential, CredentialPolicy, RESERVED_PARAMS, strip_params};
 pub use signer::UrlSigner;
 pub use verify::{Grant, Verifier};
 pub use wildcard::wildcard_match;

@@ -43,9 +43,6 @@ pub struct Credential {
     pub hash: HashAlgorithm,
 }
 
-/// A credential ready to append; the same type as one read back.
-pub type SignedParams = Credential;
-
 impl Credential {
     /// Writes `Expires|Policy=..&Signature=..&Key-Pair-Id=..[&Hash-Algorithm=SHA256]`,
     /// each name followed by `suffix` (empty for CloudFront's own names).

@@ -39,11 +39,6 @@ impl Verifier {
         self
     }
 
-    /// The key pair ids trusted, in no particular order.
-    pub fn key_pair_ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     /// Verifies the credential in `url`'s query whose names end with `suffix`
     /// (empty for CloudFront's own names) at `now`, for a client at
     /// `client_ip` (`None` when unknown: an IP-bound policy then fails).
