@@ -2,7 +2,7 @@
 
 use std::hint::black_box;
 
-use cloudfront_sign::{HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier};
+use cloudfront_sign::{HashAlgorithm, KeySuffix, Policy, SigningKey, UrlSigner, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const URL: &str = "https://d111111abcdef8.cloudfront.net/movies/movie_1/index.m3u8";
@@ -14,13 +14,17 @@ fn bench(c: &mut Criterion) {
     ];
     for (key_name, pem) in keys {
         for (hash_name, hash) in [("sha1", HashAlgorithm::Sha1), ("sha256", HashAlgorithm::Sha256)] {
-            let signer = UrlSigner::new("K2JCJMDEHXQW5F", SigningKey::from_pem(pem).unwrap(), hash).unwrap();
+            let signer = UrlSigner::new(
+                "K2JCJMDEHXQW5F".parse().unwrap(),
+                SigningKey::from_pem(pem).unwrap(),
+                hash,
+            );
             let policy = Policy::new("https://d111111abcdef8.cloudfront.net/movies/movie_1/*", 1_900_000_000);
             c.bench_function(&format!("sign_custom/{key_name}/{hash_name}"), |b| {
                 b.iter(|| signer.sign_policy(black_box(&policy)).unwrap())
             });
             let signed = signer
-                .sign_with_policy_and_copies(URL, &policy, &["", "-PREFIX"])
+                .sign_with_policy_and_copies(URL, &policy, &KeySuffix::default())
                 .unwrap();
             let mut verifier = Verifier::new();
             verifier.trust("K2JCJMDEHXQW5F", signer.verifying_key());

@@ -15,9 +15,14 @@ pub enum Error {
     /// The RSA key is smaller than CloudFront accepts.
     #[error("invalid key: RSA key of {0} bits, CloudFront needs at least 2048")]
     KeyTooSmall(usize),
-    /// A key pair id that CloudFront cannot have issued.
-    #[error("invalid key pair id: {0:?} (expected letters and digits, e.g. K2JCJMDEHXQW5F)")]
+    /// A key pair id that CloudFront cannot have issued (the value, cut to
+    /// 40 characters; see [`KeyPairId`](crate::KeyPairId)).
+    #[error("invalid key pair id {0:?}: expected 1 to 128 letters and digits (e.g. K2JCJMDEHXQW5F)")]
     KeyPairId(String),
+    /// A suffix for the credential copies that would need percent-encoding,
+    /// or is empty or too long (the value; see [`KeySuffix`](crate::KeySuffix)).
+    #[error("invalid key suffix {0:?}: expected 1 to 64 characters of A-Z a-z 0-9 - _ .")]
+    KeySuffix(String),
     /// The URL is not an absolute http(s) URL, or carries a fragment.
     #[error("invalid url: {0}")]
     Url(String),

@@ -13,11 +13,12 @@
 //! and does not know about HLS; other crates of this workspace do that.
 //!
 //! ```
-//! use cloudfront_sign::{HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier};
+//! use cloudfront_sign::{HashAlgorithm, KeyPairId, Policy, SigningKey, UrlSigner, Verifier};
 //!
 //! # let pem = include_str!("../tests/fixtures/rsa2048_pkcs1.pem");
-//! let key = SigningKey::from_pem(pem)?;
-//! let signer = UrlSigner::new("K2JCJMDEHXQW5F", key, HashAlgorithm::Sha1)?;
+//! // Settings are validated once, when they are read.
+//! let id: KeyPairId = "K2JCJMDEHXQW5F".parse()?;
+//! let signer = UrlSigner::new(id, SigningKey::from_pem(pem)?, HashAlgorithm::Sha1);
 //!
 //! // A canned policy: this exact URL until the given epoch second.
 //! let url = signer.sign_canned("https://d111111abcdef8.cloudfront.net/a.m3u8", 1_900_000_000)?;
@@ -27,7 +28,7 @@
 //! let policy = Policy::new("https://d111111abcdef8.cloudfront.net/movies/*", 1_900_000_000);
 //! let url = signer.sign_with_policy("https://d111111abcdef8.cloudfront.net/movies/a.ts", &policy)?;
 //! let mut verifier = Verifier::new();
-//! verifier.trust("K2JCJMDEHXQW5F", signer.verifying_key());
+//! verifier.trust(signer.key_pair_id(), signer.verifying_key());
 //! let grant = verifier.verify_url(&url, "", 1_800_000_000, None)?;
 //! assert_eq!(grant.policy.resource, "https://d111111abcdef8.cloudfront.net/movies/*");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -39,18 +40,22 @@ mod cidr;
 pub mod encoding;
 mod error;
 mod key;
+mod key_pair_id;
 mod policy;
 mod query;
 mod signer;
+mod suffix;
 mod verify;
 mod wildcard;
 
 pub use cidr::Cidr;
 pub use error::{Denied, Error};
 pub use key::{HashAlgorithm, KeyKind, SigningKey, VerifyingKey};
+pub use key_pair_id::KeyPairId;
 pub use policy::{Policy, canned_policy_json};
 pub use query::{Credential, CredentialPolicy, RESERVED_PARAMS, strip_params};
 pub use signer::UrlSigner;
+pub use suffix::KeySuffix;
 pub use verify::{Grant, Verifier};
 pub use wildcard::wildcard_match;
 

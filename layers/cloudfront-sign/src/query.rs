@@ -45,9 +45,10 @@ pub struct Credential {
 
 impl Credential {
     /// Writes `Expires|Policy=..&Signature=..&Key-Pair-Id=..[&Hash-Algorithm=SHA256]`,
-    /// each name followed by `suffix` (empty for CloudFront's own names).
-    /// The order is botocore's.
-    pub fn write_query(&self, suffix: &str, out: &mut String) {
+    /// each name followed by `suffix`: `""` for CloudFront's own names, or a
+    /// [`KeySuffix`](crate::KeySuffix) for the copies. The order is botocore's.
+    pub fn write_query(&self, suffix: impl AsRef<str>, out: &mut String) {
+        let suffix = suffix.as_ref();
         match &self.policy {
             CredentialPolicy::Canned { expires } => {
                 out.push_str("Expires");
@@ -80,14 +81,16 @@ impl Credential {
     }
 
     /// The query text for `suffix` (see [`Credential::write_query`]).
-    pub fn query(&self, suffix: &str) -> String {
+    pub fn query(&self, suffix: impl AsRef<str>) -> String {
+        let suffix = suffix.as_ref();
         let mut out = String::with_capacity(self.encoded_len(suffix));
         self.write_query(suffix, &mut out);
         out
     }
 
     /// The length of [`Credential::query`] for `suffix`, for pre-sizing buffers.
-    pub fn encoded_len(&self, suffix: &str) -> usize {
+    pub fn encoded_len(&self, suffix: impl AsRef<str>) -> usize {
+        let suffix = suffix.as_ref();
         let policy = match &self.policy {
             CredentialPolicy::Canned { expires } => "Expires=".len() + decimal_digits(*expires),
             CredentialPolicy::Custom { encoded } => "Policy=".len() + encoded.len(),
@@ -119,10 +122,12 @@ impl Credential {
         out
     }
 
-    /// Reads the credential whose parameter names end with `suffix` from a
-    /// raw query string (no leading `?`). Names and values are
+    /// Reads the credential whose parameter names end with `suffix` (`""`
+    /// for CloudFront's own names, or a [`KeySuffix`](crate::KeySuffix)) from
+    /// a raw query string (no leading `?`). Names and values are
     /// percent-decoded, as browsers and players may encode `~` or `=`.
-    pub fn from_query(query: &str, suffix: &str) -> Result<Self, Denied> {
+    pub fn from_query(query: &str, suffix: impl AsRef<str>) -> Result<Self, Denied> {
+        let suffix = suffix.as_ref();
         let mut found: [Option<Cow<'_, str>>; 5] = Default::default();
         for (name, value) in pairs(query) {
             let Some(base) = name.strip_suffix(suffix) else {

@@ -1,29 +1,27 @@
 //! Signing URLs: a key, its CloudFront key pair id and the hash algorithm.
 
 use crate::{
-    Credential, CredentialPolicy, Error, HashAlgorithm, KeyKind, MAX_URL_BYTES, Policy, RESERVED_PARAMS, SigningKey,
-    VerifyingKey, canned_policy_json, encoding,
+    Credential, CredentialPolicy, Error, HashAlgorithm, KeyKind, KeyPairId, KeySuffix, MAX_URL_BYTES, Policy,
+    RESERVED_PARAMS, SigningKey, VerifyingKey, canned_policy_json, encoding,
 };
 
 /// Signs CloudFront URLs with one key.
 #[derive(Debug, Clone)]
 pub struct UrlSigner {
-    key_pair_id: String,
+    key_pair_id: KeyPairId,
     key: SigningKey,
     hash: HashAlgorithm,
 }
 
 impl UrlSigner {
-    /// A signer for the CloudFront public key `key_pair_id` (a `K...` key
-    /// group key id or a legacy `APKA...` id).
-    pub fn new(key_pair_id: impl Into<String>, key: SigningKey, hash: HashAlgorithm) -> Result<Self, Error> {
-        let key_pair_id = key_pair_id.into();
-        validate_key_pair_id(&key_pair_id)?;
-        Ok(UrlSigner { key_pair_id, key, hash })
+    /// A signer for the CloudFront public key `key_pair_id`. Every part is
+    /// already valid, so nothing can fail here.
+    pub fn new(key_pair_id: KeyPairId, key: SigningKey, hash: HashAlgorithm) -> Self {
+        UrlSigner { key_pair_id, key, hash }
     }
 
     /// The key pair id that goes into `Key-Pair-Id`.
-    pub fn key_pair_id(&self) -> &str {
+    pub fn key_pair_id(&self) -> &KeyPairId {
         &self.key_pair_id
     }
 
@@ -50,7 +48,7 @@ impl UrlSigner {
                 encoded: encoding::encode(json.as_bytes()),
             },
             signature: encoding::encode(&self.key.sign(json.as_bytes(), self.hash)?),
-            key_pair_id: self.key_pair_id.clone(),
+            key_pair_id: self.key_pair_id.to_string(),
             hash: self.hash,
         })
     }
@@ -62,7 +60,7 @@ impl UrlSigner {
         Ok(Credential {
             policy: CredentialPolicy::Canned { expires },
             signature: encoding::encode(&self.key.sign(json.as_bytes(), self.hash)?),
-            key_pair_id: self.key_pair_id.clone(),
+            key_pair_id: self.key_pair_id.to_string(),
             hash: self.hash,
         })
     }
@@ -76,12 +74,17 @@ impl UrlSigner {
 
     /// `url` signed with a custom `policy`, whose resource must match `url`.
     pub fn sign_with_policy(&self, url: &str, policy: &Policy) -> Result<String, Error> {
-        self.sign_with_policy_and_copies(url, policy, &[""])
+        self.sign_custom(url, policy, &[""])
     }
 
-    /// `url` signed with a custom `policy`, the credential appended once per
-    /// suffix (`["", "-PREFIX"]` adds the copies that reach the rewriter).
-    pub fn sign_with_policy_and_copies(&self, url: &str, policy: &Policy, suffixes: &[&str]) -> Result<String, Error> {
+    /// `url` signed with a custom `policy`, the credential appended twice:
+    /// under CloudFront's own names, then under names ending with `copies`
+    /// (the copies that reach the rewriter, since CloudFront strips its own).
+    pub fn sign_with_policy_and_copies(&self, url: &str, policy: &Policy, copies: &KeySuffix) -> Result<String, Error> {
+        self.sign_custom(url, policy, &["", copies.as_str()])
+    }
+
+    fn sign_custom(&self, url: &str, policy: &Policy, suffixes: &[&str]) -> Result<String, Error> {
         validate_url(url)?;
         if !crate::wildcard_match(&policy.resource, url) {
             return Err(Error::Url(format!(
@@ -99,13 +102,6 @@ fn checked_length(url: String) -> Result<String, Error> {
         return Err(Error::UrlTooLong(url.len()));
     }
     Ok(url)
-}
-
-fn validate_key_pair_id(id: &str) -> Result<(), Error> {
-    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::KeyPairId(id.chars().take(40).collect()));
-    }
-    Ok(())
 }
 
 /// An absolute http(s) URL with a host, no fragment, no whitespace, and no

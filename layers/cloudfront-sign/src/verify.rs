@@ -40,13 +40,21 @@ impl Verifier {
     }
 
     /// Verifies the credential in `url`'s query whose names end with `suffix`
-    /// (empty for CloudFront's own names) at `now`, for a client at
-    /// `client_ip` (`None` when unknown: an IP-bound policy then fails).
+    /// (`""` for CloudFront's own names, or a [`KeySuffix`](crate::KeySuffix))
+    /// at `now`, for a client at `client_ip` (`None` when unknown: an
+    /// IP-bound policy then fails).
     ///
     /// The URL matched against the policy is `url` without the parameters
     /// that were read; with a suffix, CloudFront's own parameters are removed
     /// as well, since CloudFront strips them before the origin sees the URL.
-    pub fn verify_url(&self, url: &str, suffix: &str, now: u64, client_ip: Option<IpAddr>) -> Result<Grant, Denied> {
+    pub fn verify_url(
+        &self,
+        url: &str,
+        suffix: impl AsRef<str>,
+        now: u64,
+        client_ip: Option<IpAddr>,
+    ) -> Result<Grant, Denied> {
+        let suffix = suffix.as_ref();
         let query = url.split_once('?').map_or("", |(_, q)| q);
         let credential = Credential::from_query(query, suffix)?;
         let suffixed: Vec<String> = RESERVED_PARAMS.iter().map(|p| format!("{p}{suffix}")).collect();

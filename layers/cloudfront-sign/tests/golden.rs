@@ -50,7 +50,7 @@ fn rsa_urls_equal_botocore_byte_for_byte() {
     for case in vectors.cases {
         let key = SigningKey::from_pem(&fixture(&case.key)).unwrap();
         let hash: HashAlgorithm = case.hash.parse().unwrap();
-        let signer = UrlSigner::new(&case.key_pair_id, key, hash).unwrap();
+        let signer = UrlSigner::new(case.key_pair_id.parse().unwrap(), key, hash);
         let ours = match (&case.policy, case.expires) {
             (None, Some(expires)) => signer.sign_canned(&case.url, expires).unwrap(),
             (Some(p), None) => {

@@ -3,16 +3,19 @@
 
 use std::net::IpAddr;
 
-use cloudfront_sign::{Denied, Error, HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier, encoding};
+use cloudfront_sign::{
+    Denied, Error, HashAlgorithm, KeyPairId, KeySuffix, Policy, SigningKey, UrlSigner, Verifier, encoding,
+};
 use proptest::prelude::*;
 
 const HOST: &str = "https://d111111abcdef8.cloudfront.net";
 const NOW: u64 = 1_800_000_000;
 const LATER: u64 = 1_900_000_000;
+const KEY_ID: &str = "K2JCJMDEHXQW5F";
 
 fn signer(key: &str, hash: HashAlgorithm) -> UrlSigner {
     let pem = std::fs::read_to_string(format!("{}/tests/fixtures/{key}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    UrlSigner::new("K2JCJMDEHXQW5F", SigningKey::from_pem(&pem).unwrap(), hash).unwrap()
+    UrlSigner::new(KEY_ID.parse().unwrap(), SigningKey::from_pem(&pem).unwrap(), hash)
 }
 
 fn rsa() -> UrlSigner {
@@ -103,11 +106,10 @@ fn bad_signature_forged_tampered_or_wrong_key() {
     let signed = signer.sign_canned(&url("/a.ts"), LATER).unwrap();
     // Another key under the trusted id: a forgery.
     let forged = UrlSigner::new(
-        "K2JCJMDEHXQW5F",
+        KEY_ID.parse().unwrap(),
         SigningKey::from_pem(include_str!("fixtures/rsa2048_other.pem")).unwrap(),
         HashAlgorithm::Sha1,
     )
-    .unwrap()
     .sign_canned(&url("/a.ts"), LATER)
     .unwrap();
     assert_eq!(verifier.verify_url(&forged, "", NOW, None), Err(Denied::BadSignature));
@@ -255,15 +257,17 @@ fn suffixed_copies_verify_like_the_originals() {
     let signer = signer("ec_p256_pkcs8.pem", HashAlgorithm::Sha256);
     let verifier = verifier_for(&signer);
     let policy = Policy::new(url("/movies/movie_1/*"), LATER);
+    let suffix = KeySuffix::default();
     let both = signer
-        .sign_with_policy_and_copies(&url("/movies/movie_1/index.m3u8"), &policy, &["", "-PREFIX"])
+        .sign_with_policy_and_copies(&url("/movies/movie_1/index.m3u8"), &policy, &suffix)
         .unwrap();
     // What CloudFront checks: its own parameters, with the copies still in the URL.
     assert!(verifier.verify_url(&both, "", NOW, None).is_ok());
     // What the rewriter sees after CloudFront stripped its own parameters.
     let at_origin = cloudfront_sign::strip_params(&both, &cloudfront_sign::RESERVED_PARAMS);
     assert!(!at_origin.contains("&Policy=") && at_origin.contains("Policy-PREFIX="));
-    let grant = verifier.verify_url(&at_origin, "-PREFIX", NOW, None).unwrap();
+    let grant = verifier.verify_url(&at_origin, &suffix, NOW, None).unwrap();
+    assert_eq!(grant, verifier.verify_url(&at_origin, "-PREFIX", NOW, None).unwrap());
     assert_eq!(grant.policy, policy);
     assert_eq!(grant.hash, HashAlgorithm::Sha256);
     // A copy altered on the way is refused.
@@ -295,17 +299,18 @@ fn signing_refuses_bad_urls_and_ids() {
     assert!(matches!(signer.sign_canned(&long, LATER), Err(Error::UrlTooLong(_))));
     let mismatch = signer.sign_with_policy(&url("/b.ts"), &Policy::new(url("/a/*"), LATER));
     assert!(matches!(mismatch, Err(Error::Url(_))));
-    let key = SigningKey::from_pem(include_str!("fixtures/rsa2048_pkcs1.pem")).unwrap();
+    // A signer's key pair id was validated when it was read: the one rule.
     for id in ["", "K2 JC", "K2/..", "é"] {
-        assert!(
-            matches!(
-                UrlSigner::new(id, key.clone(), HashAlgorithm::Sha1),
-                Err(Error::KeyPairId(_))
-            ),
-            "{id:?}"
-        );
+        assert!(matches!(KeyPairId::new(id), Err(Error::KeyPairId(_))), "{id:?}");
+        assert!(matches!(id.parse::<KeyPairId>(), Err(Error::KeyPairId(_))), "{id:?}");
     }
-    assert!(UrlSigner::new("APKAEIBAERJR2EXAMPLE", key, HashAlgorithm::Sha1).is_ok());
+    let key = SigningKey::from_pem(include_str!("fixtures/rsa2048_pkcs1.pem")).unwrap();
+    let legacy = UrlSigner::new(
+        KeyPairId::new("APKAEIBAERJR2EXAMPLE").unwrap(),
+        key,
+        HashAlgorithm::Sha1,
+    );
+    assert_eq!(legacy.key_pair_id().as_str(), "APKAEIBAERJR2EXAMPLE");
 }
 
 #[test]

@@ -42,11 +42,10 @@ fn master(renditions: usize) -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let pem = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
     let signer = UrlSigner::new(
-        "K2JCJMDEHXQW5F",
+        "K2JCJMDEHXQW5F".parse().unwrap(),
         SigningKey::from_pem(pem).unwrap(),
         HashAlgorithm::Sha1,
-    )
-    .unwrap();
+    );
     let incoming = Incoming::operator(&signer, &format!("https://{HOST}/movies/*"), EXPIRES).unwrap();
     let url = format!("https://{HOST}/movies/movie_1/index.m3u8");
     let playlists = [

@@ -45,7 +45,7 @@
 //! use playlist_rewrite::{Config, Incoming, SignatureCache, rewrite};
 //!
 //! # let pem = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
-//! let signer = UrlSigner::new("K2JCJMDEHXQW5F", SigningKey::from_pem(pem)?, HashAlgorithm::Sha1)?;
+//! let signer = UrlSigner::new("K2JCJMDEHXQW5F".parse()?, SigningKey::from_pem(pem)?, HashAlgorithm::Sha1);
 //! let cache = SignatureCache::default(); // one per process
 //!
 //! // What the viewer holds: the movie's directory until 2030 (normally read
@@ -61,7 +61,7 @@
 //! let text = String::from_utf8(out.body)?;
 //! let line = text.lines().find(|l| l.starts_with("seg_001.ts?Policy=")).unwrap();
 //! let mut verifier = Verifier::new();
-//! verifier.trust("K2JCJMDEHXQW5F", signer.verifying_key());
+//! verifier.trust(signer.key_pair_id(), signer.verifying_key());
 //! let absolute = format!("https://d111111abcdef8.cloudfront.net/movies/movie_1/{line}");
 //! assert!(verifier.verify_url(&absolute, "", 1_800_000_000, None).is_ok());
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use cloudfront_sign::{
-    Credential, CredentialPolicy, Denied, Grant, MAX_URL_BYTES, Policy, RESERVED_PARAMS, UrlSigner, Verifier,
-    canned_policy_json, encoding, wildcard_match,
+    Credential, CredentialPolicy, Denied, Grant, KeySuffix, MAX_URL_BYTES, Policy, RESERVED_PARAMS, UrlSigner,
+    Verifier, canned_policy_json, encoding, wildcard_match,
 };
 
 use crate::cache::SignatureCache;
@@ -188,12 +188,7 @@ pub fn rewrite(
     cache: &SignatureCache,
 ) -> Result<Rewritten, Error> {
     let prefix = config.key_prefix.as_str();
-    if prefix.is_empty()
-        || prefix.len() > 64
-        || !prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    if KeySuffix::new(prefix).is_err() {
         return Err(Error::KeyPrefix(prefix.chars().take(64).collect()));
     }
     let (text, kind) = playlist::check(body, config.max_bytes, config.full_parse)?;
@@ -494,7 +489,7 @@ fn sign_needs(
         } else {
             policy_of(need).to_json()
         };
-        let key = SignatureCache::key(signer.key_pair_id(), signer.hash(), &json);
+        let key = SignatureCache::key(signer.key_pair_id().as_str(), signer.hash(), &json);
         let found = cache.get(&key);
         if found.is_none() {
             missing.push(index);
@@ -538,7 +533,7 @@ fn sign_needs(
                 }
             },
             signature: signature.map(|s| s.to_string()).unwrap_or_default(),
-            key_pair_id: signer.key_pair_id().to_owned(),
+            key_pair_id: signer.key_pair_id().to_string(),
             hash: signer.hash(),
         })
         .collect();

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
-use cloudfront_sign::{Cidr, HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier, VerifyingKey};
+use cloudfront_sign::{
+    Cidr, HashAlgorithm, KeyPairId, KeySuffix, Policy, SigningKey, UrlSigner, Verifier, VerifyingKey,
+};
 use playlist_rewrite::{Config, Error as PlaylistError, rewrite_as_operator};
 
 #[derive(Parser)]
@@ -145,6 +147,16 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// `--key-pair-id`, validated by the signing core's one rule.
+fn key_pair_id(text: String) -> Result<KeyPairId, Failure> {
+    KeyPairId::new(text).map_err(|e| usage(format!("--key-pair-id: {e}")))
+}
+
+/// A suffix flag (`--copies`, `--prefix`), validated by the signing core's rule.
+fn key_suffix(flag: &'static str) -> impl Fn(String) -> Result<KeySuffix, Failure> {
+    move |text| KeySuffix::new(text).map_err(|e| usage(format!("{flag}: {e} (the KEY_PREFIX setting)")))
+}
+
 fn read_key_file(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
 }
@@ -171,14 +183,15 @@ fn load_verifying_key(path: &Path) -> Result<VerifyingKey, Failure> {
 
 fn sign(args: SignArgs) -> Result<String, Failure> {
     let hash: HashAlgorithm = args.hash.parse().map_err(|_| usage("--hash must be sha1 or sha256"))?;
-    let key = load_signing_key(&args.private_key)?;
-    let signer = UrlSigner::new(args.key_pair_id, key, hash).map_err(|e| usage(e.to_string()))?;
+    let key_pair_id = key_pair_id(args.key_pair_id)?;
+    let copies = args.copies.map(key_suffix("--copies")).transpose()?;
+    let signer = UrlSigner::new(key_pair_id, load_signing_key(&args.private_key)?, hash);
     let expires = match (args.expires, args.ttl) {
         (Some(epoch), _) => epoch,
         (None, Some(ttl)) => now().saturating_add(ttl),
         (None, None) => return Err(usage("give --expires or --ttl")),
     };
-    let custom = args.resource.is_some() || args.not_before.is_some() || args.ip.is_some() || args.copies.is_some();
+    let custom = args.resource.is_some() || args.not_before.is_some() || args.ip.is_some() || copies.is_some();
     let signed = if custom {
         let mut policy = Policy::new(args.resource.unwrap_or_else(|| args.url.clone()), expires);
         if let Some(start) = args.not_before {
@@ -187,8 +200,10 @@ fn sign(args: SignArgs) -> Result<String, Failure> {
         if let Some(ip) = &args.ip {
             policy = policy.from_ip(ip.parse::<Cidr>().map_err(|e| usage(e.to_string()))?);
         }
-        let copies = args.copies.as_deref().map_or(vec![""], |suffix| vec!["", suffix]);
-        signer.sign_with_policy_and_copies(&args.url, &policy, &copies)
+        match &copies {
+            Some(suffix) => signer.sign_with_policy_and_copies(&args.url, &policy, suffix),
+            None => signer.sign_with_policy(&args.url, &policy),
+        }
     } else {
         signer.sign_canned(&args.url, expires)
     };
@@ -196,6 +211,11 @@ fn sign(args: SignArgs) -> Result<String, Failure> {
 }
 
 fn verify(args: VerifyArgs) -> Result<String, Failure> {
+    // Empty: CloudFront's own names; otherwise the copies, named by a valid suffix.
+    let suffix = match args.prefix.as_str() {
+        "" => None,
+        _ => Some(key_suffix("--prefix")(args.prefix)?),
+    };
     let mut verifier = Verifier::new();
     for spec in &args.public_keys {
         let (id, file) = spec
@@ -205,7 +225,7 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
     }
     let now = args.now.unwrap_or_else(now);
     let grant = verifier
-        .verify_url(&args.url, &args.prefix, now, args.ip)
+        .verify_url(&args.url, suffix.as_ref().map_or("", KeySuffix::as_str), now, args.ip)
         .map_err(|denied| Failure(format!("denied: {denied} ({})", denied.code()), 1))?;
     let policy = &grant.policy;
     let mut lines = vec![
@@ -231,11 +251,14 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
 
 fn rewrite(args: RewriteArgs) -> Result<String, Failure> {
     let hash: HashAlgorithm = args.hash.parse().map_err(|_| usage("--hash must be sha1 or sha256"))?;
-    let signer = UrlSigner::new(args.key_pair_id, load_signing_key(&args.private_key)?, hash)
-        .map_err(|e| usage(e.to_string()))?;
+    let signer = UrlSigner::new(
+        key_pair_id(args.key_pair_id)?,
+        load_signing_key(&args.private_key)?,
+        hash,
+    );
     let config = Config {
         hosts: args.hosts,
-        key_prefix: args.prefix,
+        key_prefix: key_suffix("--prefix")(args.prefix)?.into(),
         strategy: args.mode.parse().map_err(|e| usage(format!("--mode: {e}")))?,
         ..Config::default()
     };

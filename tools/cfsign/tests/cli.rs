@@ -191,7 +191,26 @@ fn usage_errors_exit_2() {
         ),
         (
             vec!["sign", URL, "--key-pair-id", "K 1", "--private-key", &key, "--ttl", "1"],
-            "invalid key pair id",
+            "--key-pair-id: invalid key pair id \"K 1\": expected 1 to 128 letters and digits",
+        ),
+        (
+            vec![
+                "sign",
+                URL,
+                "--key-pair-id",
+                "K1",
+                "--private-key",
+                &key,
+                "--ttl",
+                "1",
+                "--copies",
+                "-P&x",
+            ],
+            "--copies: invalid key suffix \"-P&x\": expected 1 to 64 characters of A-Z a-z 0-9 - _ .",
+        ),
+        (
+            vec!["verify", URL, "--public-key", "K1=/dev/null", "--prefix", "-P REFIX"],
+            "--prefix: invalid key suffix \"-P REFIX\"",
         ),
         (
             vec![
@@ -326,4 +345,24 @@ fn rewrite_signs_a_playlist_from_stdin() {
     let mut bad_mode = args.to_vec();
     bad_mode.extend(["--mode", "sideways"]);
     assert_eq!(cfsign_stdin(&bad_mode, playlist.as_bytes()).status.code(), Some(2));
+    // Configuration errors name the flag, the value and the rule.
+    for (flag, value, expected) in [
+        (
+            "--prefix",
+            "",
+            "--prefix: invalid key suffix \"\": expected 1 to 64 characters",
+        ),
+        ("--prefix", "-P=", "--prefix: invalid key suffix \"-P=\""),
+        ("--key-pair-id", "K/1", "--key-pair-id: invalid key pair id \"K/1\""),
+    ] {
+        let mut bad = args.to_vec();
+        match bad.iter().position(|a| *a == flag) {
+            Some(at) => bad[at + 1] = value,
+            None => bad.extend([flag, value]),
+        }
+        let output = cfsign_stdin(&bad, playlist.as_bytes());
+        assert_eq!(output.status.code(), Some(2), "{flag} {value:?}");
+        assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+        assert!(output.stdout.is_empty());
+    }
 }

@@ -20,7 +20,7 @@ pub const RSA_PEM: &str = include_str!("../../../cloudfront-sign/tests/fixtures/
 pub const EC_PEM: &str = include_str!("../../../cloudfront-sign/tests/fixtures/ec_p256_pkcs8.pem");
 
 pub fn signer(pem: &str, hash: HashAlgorithm) -> UrlSigner {
-    UrlSigner::new(KEY_ID, SigningKey::from_pem(pem).unwrap(), hash).unwrap()
+    UrlSigner::new(KEY_ID.parse().unwrap(), SigningKey::from_pem(pem).unwrap(), hash)
 }
 
 pub fn verifier(signer: &UrlSigner) -> Verifier {
