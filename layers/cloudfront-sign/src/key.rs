@@ -264,6 +264,26 @@ impl VerifyingKey {
         }
     }
 
+    /// SHA-256 of the key's SPKI DER (what `openssl pkey -pubin -outform DER
+    /// | sha256sum` prints): the key's identity, whatever id it is registered
+    /// under. Two keys have the same fingerprint only if they are the same key.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let der = match &self.0 {
+            Public::Rsa(key) => key.to_public_key_der(),
+            Public::Ecdsa(key) => key.to_public_key_der(),
+        };
+        let bytes = match der {
+            Ok(der) => der.into_vec(),
+            // Encoding a valid key cannot fail; should it, the raw key still
+            // tells keys apart (tagged, so it never equals an SPKI encoding).
+            Err(_) => match &self.0 {
+                Public::Rsa(key) => [b"rsa n=".as_slice(), &key.n_bytes(), b" e=", &key.e_bytes()].concat(),
+                Public::Ecdsa(key) => [b"p256 ".as_slice(), &key.to_sec1_bytes()].concat(),
+            },
+        };
+        Sha256::digest(&bytes).into()
+    }
+
     /// Whether `signature` is a valid signature of `message` under `hash`.
     pub fn verify(&self, message: &[u8], signature: &[u8], hash: HashAlgorithm) -> bool {
         match &self.0 {

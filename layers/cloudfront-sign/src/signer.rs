@@ -11,13 +11,27 @@ pub struct UrlSigner {
     key_pair_id: KeyPairId,
     key: SigningKey,
     hash: HashAlgorithm,
+    fingerprint: [u8; 32],
 }
 
 impl UrlSigner {
     /// A signer for the CloudFront public key `key_pair_id`. Every part is
     /// already valid, so nothing can fail here.
     pub fn new(key_pair_id: KeyPairId, key: SigningKey, hash: HashAlgorithm) -> Self {
-        UrlSigner { key_pair_id, key, hash }
+        let fingerprint = key.verifying_key().fingerprint();
+        UrlSigner {
+            key_pair_id,
+            key,
+            hash,
+            fingerprint,
+        }
+    }
+
+    /// The fingerprint of the key ([`VerifyingKey::fingerprint`], computed
+    /// once): with the key pair id and the hash, what tells two signers'
+    /// signatures apart.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
     }
 
     /// The key pair id that goes into `Key-Pair-Id`.

@@ -161,3 +161,42 @@ fn public_key_refusals() {
         "{message}"
     );
 }
+
+fn hex(bytes: [u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn fingerprints_are_sha256_of_the_spki_der_as_openssl_prints_them() {
+    // openssl pkey -pubin -in FILE -outform DER | sha256sum
+    let golden = [
+        (
+            "rsa2048_public.pem",
+            "rsa2048_pkcs1.pem",
+            "115bd445fd3670ba31e5a2599da25f97c43c75a157c4a866287f13e76966f0fe",
+        ),
+        (
+            "ec_p256_public.pem",
+            "ec_p256_sec1.pem",
+            "58e46a79d4eea09f0b57d52b3ed065d138786c4344b814da7cc17309d9780279",
+        ),
+        (
+            "rsa2048_other_public.pem",
+            "rsa2048_other.pem",
+            "05f829731358f094a844b20ab841e40891dade577bb0f6803c19d06f9586852e",
+        ),
+    ];
+    for (public, private, expected) in golden {
+        assert_eq!(
+            hex(VerifyingKey::from_pem(&pem(public)).unwrap().fingerprint()),
+            expected
+        );
+        let key = SigningKey::from_pem(&pem(private)).unwrap();
+        assert_eq!(hex(key.verifying_key().fingerprint()), expected, "{private}");
+        let signer = cloudfront_sign::UrlSigner::new("K1".parse().unwrap(), key, HashAlgorithm::Sha256);
+        assert_eq!(hex(signer.fingerprint()), expected, "{private}");
+    }
+    // The same key in another encoding has the same fingerprint.
+    let pkcs1 = VerifyingKey::from_pem(&pem("rsa2048_public_pkcs1.pem")).unwrap();
+    assert_eq!(hex(pkcs1.fingerprint()), golden[0].2);
+}

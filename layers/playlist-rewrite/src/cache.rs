@@ -4,10 +4,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use cloudfront_sign::HashAlgorithm;
+use cloudfront_sign::{HashAlgorithm, UrlSigner};
 
-/// A bounded, thread-safe map from the exact bytes a signature covers (with
-/// the key pair id and hash algorithm) to the signature.
+/// A bounded, thread-safe map from the exact bytes a signature covers, and
+/// the signer that made it, to the signature.
+///
+/// The signer is known by its key pair id, hash algorithm and the
+/// fingerprint of its key ([`UrlSigner::fingerprint`]): a key rotated under
+/// the same id never finds the old key's signatures, whether or not the
+/// caller makes a new cache for it.
 ///
 /// The caller owns it and passes it to every rewrite, typically one per
 /// process next to the signer. A canned and a custom policy with the same
@@ -45,16 +50,24 @@ impl SignatureCache {
         }
     }
 
-    /// The key of a signature: key pair id, hash algorithm and the signed bytes.
-    pub(crate) fn key(key_pair_id: &str, hash: HashAlgorithm, policy_json: &str) -> Arc<str> {
-        let hash = match hash {
+    /// The key of a signature: the signer's key pair id, hash algorithm and
+    /// key fingerprint (hex), then the signed bytes, one per line.
+    pub(crate) fn key(signer: &UrlSigner, policy_json: &str) -> Arc<str> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let key_pair_id = signer.key_pair_id().as_str();
+        let hash = match signer.hash() {
             HashAlgorithm::Sha1 => "sha1",
             _ => "sha256",
         };
-        let mut key = String::with_capacity(key_pair_id.len() + hash.len() + policy_json.len() + 2);
+        let mut key = String::with_capacity(key_pair_id.len() + hash.len() + 64 + policy_json.len() + 3);
         key.push_str(key_pair_id);
         key.push('\n');
         key.push_str(hash);
+        key.push('\n');
+        for byte in signer.fingerprint() {
+            key.push(char::from(HEX[usize::from(byte >> 4)]));
+            key.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
         key.push('\n');
         key.push_str(policy_json);
         key.into()
@@ -123,12 +136,24 @@ impl SignatureCache {
 mod tests {
     use super::*;
 
+    fn signer(id: &str, pem: &str, hash: HashAlgorithm) -> UrlSigner {
+        UrlSigner::new(
+            id.parse().unwrap(),
+            cloudfront_sign::SigningKey::from_pem(pem).unwrap(),
+            hash,
+        )
+    }
+
     #[test]
-    fn keys_separate_key_ids_and_hashes() {
-        let a = SignatureCache::key("K1", HashAlgorithm::Sha1, "{}");
-        assert_ne!(a, SignatureCache::key("K2", HashAlgorithm::Sha1, "{}"));
-        assert_ne!(a, SignatureCache::key("K1", HashAlgorithm::Sha256, "{}"));
-        assert_ne!(a, SignatureCache::key("K1", HashAlgorithm::Sha1, "{} "));
+    fn keys_separate_key_ids_hashes_and_keys() {
+        let pem = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
+        let other = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_other.pem");
+        let a = SignatureCache::key(&signer("K1", pem, HashAlgorithm::Sha1), "{}");
+        assert_eq!(a, SignatureCache::key(&signer("K1", pem, HashAlgorithm::Sha1), "{}"));
+        assert_ne!(a, SignatureCache::key(&signer("K2", pem, HashAlgorithm::Sha1), "{}"));
+        assert_ne!(a, SignatureCache::key(&signer("K1", pem, HashAlgorithm::Sha256), "{}"));
+        assert_ne!(a, SignatureCache::key(&signer("K1", other, HashAlgorithm::Sha1), "{}"));
+        assert_ne!(a, SignatureCache::key(&signer("K1", pem, HashAlgorithm::Sha1), "{} "));
     }
 
     #[test]

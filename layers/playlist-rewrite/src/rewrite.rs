@@ -489,7 +489,7 @@ fn sign_needs(
         } else {
             policy_of(need).to_json()
         };
-        let key = SignatureCache::key(signer.key_pair_id().as_str(), signer.hash(), &json);
+        let key = SignatureCache::key(signer, &json);
         let found = cache.get(&key);
         if found.is_none() {
             missing.push(index);

@@ -477,6 +477,44 @@ fn sha256_and_ecdsa_credentials_carry_their_hash_algorithm() {
 }
 
 #[test]
+fn a_new_key_under_the_same_key_pair_id_never_reuses_a_cached_signature() {
+    // Rotation: the secret holds a new key, CloudFront the new public key
+    // under the same id; the process keeps its cache.
+    let old = signer(RSA_PEM, HashAlgorithm::Sha1);
+    let new = signer(OTHER_RSA_PEM, HashAlgorithm::Sha1);
+    assert_eq!(old.key_pair_id(), new.key_pair_id());
+    let cache = SignatureCache::default();
+    let body = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg.ts\n";
+    let url = playlist_url("index.m3u8");
+    for strategy in [Strategy::Resign, Strategy::PerUri] {
+        let config = Config {
+            strategy,
+            ..Config::default()
+        };
+        let mut outputs = Vec::new();
+        for signer in [&old, &new] {
+            let incoming = Incoming::operator(signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
+            let out = rewrite(body.as_bytes(), &url, &incoming, &config, signer, &cache).unwrap();
+            assert_eq!(
+                (out.summary.signatures_computed, out.summary.signatures_reused),
+                (1, 0),
+                "{strategy}: each key signs for itself"
+            );
+            let check = Check {
+                playlist_url: &url,
+                incoming: &incoming,
+                verifier: &verifier(signer),
+                client_ip: None,
+                child: ChildCredential::Copy,
+            };
+            assert_eq!(check.run(body.as_bytes(), &out.body).signed.len(), 1);
+            outputs.push(out.body);
+        }
+        assert_ne!(outputs[0], outputs[1]);
+    }
+}
+
+#[test]
 fn the_cache_is_bounded_and_shared_across_threads() {
     let s = setup();
     let cache = SignatureCache::new(3);

@@ -17,6 +17,7 @@ pub const NOW: u64 = 1_800_000_000;
 pub const EXPIRES: u64 = 1_900_000_000;
 
 pub const RSA_PEM: &str = include_str!("../../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
+pub const OTHER_RSA_PEM: &str = include_str!("../../../cloudfront-sign/tests/fixtures/rsa2048_other.pem");
 pub const EC_PEM: &str = include_str!("../../../cloudfront-sign/tests/fixtures/ec_p256_pkcs8.pem");
 
 pub fn signer(pem: &str, hash: HashAlgorithm) -> UrlSigner {
