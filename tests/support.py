@@ -11,8 +11,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 FIXTURES = ROOT / "layers" / "cloudfront-sign" / "tests" / "fixtures"
-# CI clones the repository with shared/ beside it, as on the developers' machines.
-SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
+# The playlist corpus, in the repository: a fresh clone has everything it needs.
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+# Transitional alias (tests/e2e still imports this name); it is the in-repository corpus.
+SHARED_CORPUS = CORPUS
 
 
 # Tests use debug builds; benchmarks (make load) set SIGNED_HLS_PROFILE=release.

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from support import FIXTURES as KEYS
-from support import SHARED_CORPUS as CORPUS
+from support import CORPUS
 
 HOST = "d111111abcdef8.cloudfront.net"
 KEY_ID = "K2JCJMDEHXQW5F"

@@ -28,68 +28,91 @@ fn ours(playlist_url: &str, uri: &str) -> bool {
 #[test]
 fn every_corpus_file_in_every_strategy_verifies_uri_by_uri() {
     for signer in signers() {
-        let verifier = verifier(&signer);
-        let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
         for (name, body) in corpus() {
-            let url = playlist_url(&name);
-            for strategy in [Strategy::Resign, Strategy::PerUri, Strategy::Reuse] {
-                // full_parse: m3u8-rs must read every corpus file to its end.
-                let config = Config {
-                    strategy,
-                    full_parse: true,
-                    ..Config::default()
-                };
-                let cache = SignatureCache::default();
-                let out = rewrite(&body, &url, &wide, &config, &signer, &cache)
-                    .unwrap_or_else(|e| panic!("{name} {strategy}: {e}"));
-                let check = Check {
-                    playlist_url: &url,
-                    incoming: &wide,
-                    verifier: &verifier,
-                    client_ip: None,
-                    child: ChildCredential::Copy,
-                };
-                let checked = check.run(&body, &out.body);
-
-                // Exactly our URIs were signed; the others are byte-identical.
-                let (_, all) = extract(std::str::from_utf8(&body).unwrap());
-                let expected: Vec<_> = all.iter().filter(|f| ours(&url, &f.uri)).cloned().collect();
-                assert_eq!(checked.signed, expected, "{name} {strategy}");
-                assert_eq!(out.summary.uris_signed, expected.len());
-                let untouched: Vec<_> = out.summary.untouched.iter().map(|u| (u.line, u.uri.clone())).collect();
-                let found: Vec<_> = checked.untouched.iter().map(|f| (f.line, f.uri.clone())).collect();
-                assert_eq!(untouched, found, "{name} {strategy}");
-                for u in &out.summary.untouched {
-                    let scheme_ok = u.uri.starts_with("http") || !u.uri.contains(':');
-                    let expected = if scheme_ok {
-                        Reason::ForeignHost
-                    } else {
-                        Reason::NotHttp
-                    };
-                    assert_eq!(u.reason, expected, "{}", u.uri);
-                }
-
-                // m3u8-rs reads the same playlist, URIs aside, and the same kind.
-                let mut reparsed = parse(&out.body);
-                normalize(&mut reparsed);
-                assert_eq!(reparsed, parse(&body), "{name} {strategy}");
-                let kind = match parse(&body) {
-                    m3u8_rs::Playlist::MasterPlaylist(_) => PlaylistKind::Master,
-                    m3u8_rs::Playlist::MediaPlaylist(_) => PlaylistKind::Media,
-                };
-                assert_eq!(out.summary.kind, kind);
-
-                // Never more signatures than distinct policies.
-                let distinct: BTreeSet<_> = checked.resources.iter().collect();
-                let computed = out.summary.signatures_computed;
-                match strategy {
-                    Strategy::Resign => assert_eq!(computed, distinct.len(), "{name}: one per directory"),
-                    Strategy::PerUri => assert!(computed <= expected.len()),
-                    _ => assert_eq!(computed, 0),
-                }
-                assert!(out.body.len() >= body.len());
-            }
+            check_in_every_strategy(&signer, &name, &body);
         }
+    }
+}
+
+/// The one test that looks outside the repository: the playlists of
+/// `../shared/corpus` beside it, when that folder exists, go through the
+/// same checks. Absent, there is nothing extra to check, and it passes.
+#[test]
+fn a_shared_corpus_beside_the_repository_passes_the_same_checks_when_present() {
+    let Some((dir, files)) = shared_corpus() else {
+        println!("no ../shared/corpus beside the repository: checked nothing extra");
+        return;
+    };
+    for signer in signers() {
+        for (name, body) in &files {
+            check_in_every_strategy(&signer, name, body);
+        }
+    }
+    println!("checked {} extra playlists from {}", files.len(), dir.display());
+}
+
+/// `body`, served as `name` in the movie's directory, rewritten in every
+/// strategy under a grant of the whole host, and checked URI by URI.
+fn check_in_every_strategy(signer: &UrlSigner, name: &str, body: &[u8]) {
+    let verifier = verifier(signer);
+    let wide = Incoming::operator(signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
+    let url = playlist_url(name);
+    for strategy in [Strategy::Resign, Strategy::PerUri, Strategy::Reuse] {
+        // full_parse: m3u8-rs must read every corpus file to its end.
+        let config = Config {
+            strategy,
+            full_parse: true,
+            ..Config::default()
+        };
+        let cache = SignatureCache::default();
+        let out =
+            rewrite(body, &url, &wide, &config, signer, &cache).unwrap_or_else(|e| panic!("{name} {strategy}: {e}"));
+        let check = Check {
+            playlist_url: &url,
+            incoming: &wide,
+            verifier: &verifier,
+            client_ip: None,
+            child: ChildCredential::Copy,
+        };
+        let checked = check.run(body, &out.body);
+
+        // Exactly our URIs were signed; the others are byte-identical.
+        let (_, all) = extract(std::str::from_utf8(body).unwrap());
+        let expected: Vec<_> = all.iter().filter(|f| ours(&url, &f.uri)).cloned().collect();
+        assert_eq!(checked.signed, expected, "{name} {strategy}");
+        assert_eq!(out.summary.uris_signed, expected.len());
+        let untouched: Vec<_> = out.summary.untouched.iter().map(|u| (u.line, u.uri.clone())).collect();
+        let found: Vec<_> = checked.untouched.iter().map(|f| (f.line, f.uri.clone())).collect();
+        assert_eq!(untouched, found, "{name} {strategy}");
+        for u in &out.summary.untouched {
+            let scheme_ok = u.uri.starts_with("http") || !u.uri.contains(':');
+            let expected = if scheme_ok {
+                Reason::ForeignHost
+            } else {
+                Reason::NotHttp
+            };
+            assert_eq!(u.reason, expected, "{}", u.uri);
+        }
+
+        // m3u8-rs reads the same playlist, URIs aside, and the same kind.
+        let mut reparsed = parse(&out.body);
+        normalize(&mut reparsed);
+        assert_eq!(reparsed, parse(body), "{name} {strategy}");
+        let kind = match parse(body) {
+            m3u8_rs::Playlist::MasterPlaylist(_) => PlaylistKind::Master,
+            m3u8_rs::Playlist::MediaPlaylist(_) => PlaylistKind::Media,
+        };
+        assert_eq!(out.summary.kind, kind);
+
+        // Never more signatures than distinct policies.
+        let distinct: BTreeSet<_> = checked.resources.iter().collect();
+        let computed = out.summary.signatures_computed;
+        match strategy {
+            Strategy::Resign => assert_eq!(computed, distinct.len(), "{name}: one per directory"),
+            Strategy::PerUri => assert!(computed <= expected.len()),
+            _ => assert_eq!(computed, 0),
+        }
+        assert!(out.body.len() >= body.len());
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cloudfront_sign::{Credential, HashAlgorithm, RESERVED_PARAMS, SigningKey, UrlSigner, Verifier, wildcard_match};
 use playlist_rewrite::{ChildCredential, Incoming, covers_everything_after};
@@ -34,10 +34,35 @@ pub fn playlist_url(name: &str) -> String {
     format!("https://{HOST}/movies/movie_1/{name}")
 }
 
-/// `../../../shared/corpus` from this crate: the repo is `main/`, `shared/` beside it.
-pub fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+/// The repository's root, two levels above this crate.
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Playlists by file name, sorted.
+pub type Playlists = Vec<(String, Vec<u8>)>;
+
+/// The playlist corpus: every `.m3u8` of `tests/fixtures/corpus/` in the
+/// repository, by name.
+pub fn corpus() -> Playlists {
+    let files = playlists_in(&repository().join("tests/fixtures/corpus"));
+    assert!(files.len() >= 6, "corpus has {} playlists", files.len());
+    files
+}
+
+/// The playlists of `../shared/corpus` beside the repository, when that
+/// folder exists (a developer's extra corpus; never required).
+pub fn shared_corpus() -> Option<(PathBuf, Playlists)> {
+    let dir = repository().join("../shared/corpus");
+    dir.is_dir().then(|| {
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let files = playlists_in(&dir);
+        (dir, files)
+    })
+}
+
+fn playlists_in(dir: &Path) -> Playlists {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("corpus at {}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "m3u8"))
@@ -49,7 +74,6 @@ pub fn corpus() -> Vec<(String, Vec<u8>)> {
         })
         .collect();
     files.sort();
-    assert!(files.len() >= 6, "corpus has {} playlists", files.len());
     files
 }
 
