@@ -37,9 +37,6 @@ pub enum Error {
         /// The start of the first line (at most 40 characters).
         first_line: String,
     },
-    /// m3u8-rs could not parse the playlist.
-    #[error("invalid playlist: {0}")]
-    Malformed(String),
     /// The playlist URL is not an absolute http(s) URL with a host.
     #[error("invalid playlist url: {0}")]
     PlaylistUrl(String),

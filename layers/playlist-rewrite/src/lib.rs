@@ -33,8 +33,10 @@
 //!
 //! A body is a playlist when it is at most [`Config::max_bytes`], holds no
 //! NUL byte, is UTF-8 and starts with the `#EXTM3U` line (after an optional
-//! BOM); anything else is a typed [`Error`]. m3u8-rs classifies it as master
-//! or media, and with [`Config::full_parse`] also parses it to the end.
+//! BOM); anything else is a typed [`Error`]. It is a master playlist when the
+//! first tag that only one kind may hold is a master tag (as m3u8-rs decides,
+//! without linking it), a media playlist otherwise. Nothing parses it further:
+//! a line that is not HLS is copied as it is.
 //!
 //! It does no I/O and reads no clock: the window comes from the incoming
 //! grant. It does not verify the incoming credential (see

@@ -31,15 +31,11 @@ pub struct Config {
     pub strategy: Strategy,
     /// Which credential child playlists carry under the prefixed names.
     pub child_credential: ChildCredential,
-    /// Whether m3u8-rs parses the whole playlist too, refusing one it cannot
-    /// read to the end (costs about 1 µs per segment; the default checks only
-    /// what makes a body a playlist and lets m3u8-rs classify it).
-    pub full_parse: bool,
 }
 
 impl Default for Config {
     /// Hosts: the playlist's; prefix `-PREFIX`; 4 MiB; [`Strategy::Resign`];
-    /// [`ChildCredential::Copy`]; no full parse.
+    /// [`ChildCredential::Copy`].
     fn default() -> Self {
         Config {
             hosts: Vec::new(),
@@ -47,7 +43,6 @@ impl Default for Config {
             max_bytes: 4 << 20,
             strategy: Strategy::Resign,
             child_credential: ChildCredential::Copy,
-            full_parse: false,
         }
     }
 }
@@ -128,7 +123,7 @@ pub struct Untouched {
 /// What a rewrite did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    /// Master or media playlist (as m3u8-rs classified it).
+    /// Master or media playlist (the first tag only one kind may hold decides).
     pub kind: PlaylistKind,
     /// URIs that now carry a credential.
     pub uris_signed: usize,
@@ -191,7 +186,7 @@ pub fn rewrite(
     if KeySuffix::new(prefix).is_err() {
         return Err(Error::KeyPrefix(prefix.chars().take(64).collect()));
     }
-    let (text, kind) = playlist::check(body, config.max_bytes, config.full_parse)?;
+    let (text, kind) = playlist::check(body, config.max_bytes)?;
     let (base, hosts) = Base::new(playlist_url, &config.hosts)?;
     let scan = scan(text, kind);
     let suffixed: Vec<String> = RESERVED_PARAMS.iter().map(|p| format!("{p}{prefix}")).collect();

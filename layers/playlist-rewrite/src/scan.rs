@@ -6,6 +6,8 @@
 //! Attribute lists are parsed as RFC 8216 section 4.2 defines them: a quoted
 //! string runs to the next `"`, so commas inside it do not split it.
 //! `EXT-X-DEFINE` tags are collected on the way (see [`Defines`]).
+//!
+//! Before that pass, [`classify`] tells a master playlist from a media one.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -35,6 +37,87 @@ pub const URI_ATTRIBUTES: &[(&str, &str, bool)] = &[
     ("EXT-X-DATERANGE", "X-ASSET-URI", true),
     ("EXT-X-DATERANGE", "X-ASSET-LIST", false),
 ];
+
+/// The tags that only one kind of playlist may hold, as m3u8-rs lists them
+/// (`is_master_playlist`), in its order. A tag counts when a line starts
+/// with its name, whatever follows (`#EXTINF` also stands for `#EXTINFO`).
+const KIND_TAGS: &[(&str, PlaylistKind)] = &[
+    ("#EXT-X-STREAM-INF", PlaylistKind::Master),
+    ("#EXT-X-I-FRAME-STREAM-INF", PlaylistKind::Master),
+    // Only when a character other than `-` follows (not EXT-X-MEDIA-SEQUENCE).
+    ("#EXT-X-MEDIA", PlaylistKind::Master),
+    ("#EXT-X-SESSION-KEY", PlaylistKind::Master),
+    ("#EXT-X-SESSION-DATA", PlaylistKind::Master),
+    ("#EXT-X-TARGETDURATION", PlaylistKind::Media),
+    ("#EXT-X-MEDIA-SEQUENCE", PlaylistKind::Media),
+    ("#EXT-X-DISCONTINUITY-SEQUENCE", PlaylistKind::Media),
+    ("#EXT-X-ENDLIST", PlaylistKind::Media),
+    ("#EXT-X-PLAYLIST-TYPE", PlaylistKind::Media),
+    ("#EXT-X-I-FRAMES-ONLY", PlaylistKind::Media),
+    ("#EXTINF", PlaylistKind::Media),
+    ("#EXT-X-BYTERANGE", PlaylistKind::Media),
+    ("#EXT-X-DISCONTINUITY", PlaylistKind::Media),
+    ("#EXT-X-KEY", PlaylistKind::Media),
+    ("#EXT-X-MAP", PlaylistKind::Media),
+    ("#EXT-X-PROGRAM-DATE-TIME", PlaylistKind::Media),
+    ("#EXT-X-DATERANGE", PlaylistKind::Media),
+];
+
+/// Master or media: the first line that starts with one of [`KIND_TAGS`]
+/// decides; none means media. `text` starts with `#EXTM3U` (no BOM).
+///
+/// Exactly m3u8-rs's `is_master_playlist`, which this replaces (so that
+/// m3u8-rs, nom and chrono stay out of the Lambda binary), quirks included:
+/// line breaks before a line are skipped, tags are case-sensitive, and a
+/// carriage return not followed by a line feed ends the search (m3u8-rs
+/// cannot read past it), the playlist then counting as media. It reads only
+/// up to the deciding line, usually the second.
+pub(crate) fn classify(text: &str) -> PlaylistKind {
+    let bytes = text.as_bytes();
+    let Some(mut pos) = text.strip_prefix("#EXTM3U").map(|rest| bytes.len() - rest.len()) else {
+        return PlaylistKind::Media;
+    };
+    while pos < bytes.len() {
+        while pos < bytes.len() && matches!(bytes[pos], b'\r' | b'\n') {
+            pos += 1;
+        }
+        let (kind, tag_end) = match kind_tag(&bytes[pos..]) {
+            Some((kind, len)) => (Some(kind), pos + len),
+            None => (None, pos),
+        };
+        // The line must end with LF, CRLF or the end of the text.
+        let next = match bytes[tag_end..].iter().position(|&b| b == b'\r' || b == b'\n') {
+            None => bytes.len(),
+            Some(i) if bytes[tag_end + i] == b'\n' => tag_end + i + 1,
+            Some(i) if bytes.get(tag_end + i + 1) == Some(&b'\n') => tag_end + i + 2,
+            Some(_) => return PlaylistKind::Media,
+        };
+        if let Some(kind) = kind {
+            return kind;
+        }
+        pos = next;
+    }
+    PlaylistKind::Media
+}
+
+/// The kind a line starting with `line` decides, and how far m3u8-rs reads
+/// its tag: the name, or for `#EXT-X-MEDIA` up to the next `-` (even on a
+/// later line) or the end.
+fn kind_tag(line: &[u8]) -> Option<(PlaylistKind, usize)> {
+    KIND_TAGS.iter().find_map(|&(tag, kind)| {
+        let after = line.strip_prefix(tag.as_bytes())?;
+        if tag != "#EXT-X-MEDIA" {
+            return Some((kind, tag.len()));
+        }
+        match after.first() {
+            None | Some(b'-') => None,
+            Some(_) => Some((
+                kind,
+                tag.len() + after.iter().position(|&b| b == b'-').unwrap_or(after.len()),
+            )),
+        }
+    })
+}
 
 /// One URI found in the playlist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,6 +334,147 @@ mod tests {
             .iter()
             .map(|s| (&text[s.range.clone()], s.playlist))
             .collect()
+    }
+
+    /// m3u8-rs's answer, the reference.
+    fn m3u8_rs_kind(text: &str) -> PlaylistKind {
+        if m3u8_rs::is_master_playlist(text.as_bytes()) {
+            PlaylistKind::Master
+        } else {
+            PlaylistKind::Media
+        }
+    }
+
+    #[test]
+    fn classifies_the_corpus_as_m3u8_rs_does() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
+        let mut kinds = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "m3u8") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let text = text.strip_prefix(BOM).unwrap_or(&text);
+                assert_eq!(classify(text), m3u8_rs_kind(text), "{}", path.display());
+                kinds.push(classify(text));
+            }
+        }
+        assert!(kinds.len() >= 6);
+        assert!(kinds.contains(&PlaylistKind::Master) && kinds.contains(&PlaylistKind::Media));
+    }
+
+    #[test]
+    fn classifies_tricky_playlists_as_m3u8_rs_does() {
+        let cases: &[(&str, PlaylistKind)] = &[
+            ("#EXTM3U", PlaylistKind::Media),
+            ("#EXTM3U\n", PlaylistKind::Media),
+            ("#EXTM3U\n#EXT-X-VERSION:6\n", PlaylistKind::Media),
+            ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", PlaylistKind::Master),
+            (
+                "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-STREAM-INF:BANDWIDTH=1\n",
+                PlaylistKind::Media,
+            ),
+            (
+                "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n#EXTINF:4,\n",
+                PlaylistKind::Master,
+            ),
+            // The first deciding tag wins, after any number of others.
+            (
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n# c\n\nx.ts\n#EXT-X-MEDIA:TYPE=AUDIO\n",
+                PlaylistKind::Master,
+            ),
+            // EXT-X-MEDIA, not EXT-X-MEDIA-SEQUENCE or another EXT-X-MEDIA-...
+            (
+                "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-STREAM-INF:B=1\n",
+                PlaylistKind::Media,
+            ),
+            (
+                "#EXTM3U\n#EXT-X-MEDIA-X:1\n#EXT-X-STREAM-INF:B=1\n",
+                PlaylistKind::Master,
+            ),
+            ("#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO\n", PlaylistKind::Master),
+            ("#EXTM3U\n#EXT-X-MEDIA\n", PlaylistKind::Master),
+            ("#EXTM3U\n#EXT-X-MEDIA", PlaylistKind::Media),
+            ("#EXTM3U\n#EXT-X-MEDIAX", PlaylistKind::Master),
+            // A prefix counts; case and leading space do.
+            ("#EXTM3U\n#EXT-X-STREAM-INFO\n", PlaylistKind::Master),
+            ("#EXTM3U\n#EXT-X-SESSION-KEYS:x\n", PlaylistKind::Master),
+            ("#EXTM3U\n#ext-x-stream-inf:BANDWIDTH=1\n", PlaylistKind::Media),
+            ("#EXTM3U\n #EXT-X-STREAM-INF:BANDWIDTH=1\n", PlaylistKind::Media),
+            (
+                "#EXTM3U\n\t#EXT-X-SESSION-DATA:DATA-ID=\"a\"\n#EXT-X-SESSION-DATA:DATA-ID=\"a\"\n",
+                PlaylistKind::Master,
+            ),
+            // Master-looking text elsewhere on a line does not count.
+            (
+                "#EXTM3U\n# #EXT-X-STREAM-INF\nv.m3u8 #EXT-X-STREAM-INF\n",
+                PlaylistKind::Media,
+            ),
+            ("#EXTM3U #EXT-X-STREAM-INF\n", PlaylistKind::Media),
+            // Not an image stream: m3u8-rs does not list it.
+            ("#EXTM3U\n#EXT-X-IMAGE-STREAM-INF:URI=\"i.m3u8\"\n", PlaylistKind::Media),
+            (
+                "#EXTM3U\n#EXT-X-I-FRAME-STREAM-INF:URI=\"i.m3u8\"\n",
+                PlaylistKind::Master,
+            ),
+            (
+                "#EXTM3U\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-I-FRAME-STREAM-INF:URI=\"i\"\n",
+                PlaylistKind::Media,
+            ),
+            // Line ends: CRLF, runs of blank lines, lone CRs.
+            (
+                "#EXTM3U\r\n\r\n\r\n#EXT-X-STREAM-INF:B=1\r\nv.m3u8\r\n",
+                PlaylistKind::Master,
+            ),
+            ("#EXTM3U\r\r\n\r#EXT-X-STREAM-INF:B=1\n", PlaylistKind::Master),
+            (
+                "#EXTM3U\n#EXT-X-VERSION:3\rx\n#EXT-X-STREAM-INF:B=1\n",
+                PlaylistKind::Media,
+            ),
+            ("#EXTM3U\n#EXT-X-STREAM-INF:B=1\rx\n", PlaylistKind::Media),
+            ("#EXTM3U\n#EXT-X-STREAM-INF:B=1\r", PlaylistKind::Media),
+            ("#EXTM3U \r \n#EXT-X-STREAM-INF:B=1\n", PlaylistKind::Media),
+            ("#EXTM3U  \n#EXT-X-STREAM-INF:B=1\n", PlaylistKind::Master),
+            // EXT-X-MEDIA reads on to the next `-`, even on a later line.
+            ("#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO\r\n#EXT\r-X", PlaylistKind::Master),
+            ("#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO\n#EXT-X\rY\n", PlaylistKind::Media),
+            ("#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO\rA-B\n", PlaylistKind::Master),
+            // Non-ASCII text on the way.
+            ("#EXTM3U\n#EXTINF:4,título é\n", PlaylistKind::Media),
+            ("#EXTM3U\n# ü\n#EXT-X-MEDIA:NAME=\"ü\"\n", PlaylistKind::Master),
+        ];
+        for &(text, expected) in cases {
+            assert_eq!(m3u8_rs_kind(text), expected, "the reference, for {text:?}");
+            assert_eq!(classify(text), expected, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Lines built from the deciding tags, their near misses, and every
+        /// kind of line break, classified as m3u8-rs classifies them.
+        #[test]
+        fn classifies_generated_playlists_as_m3u8_rs_does(
+            lines in proptest::collection::vec((
+                proptest::sample::select(vec![
+                    "#EXT-X-STREAM-INF:B=1", "#EXT-X-MEDIA:T=A", "#EXT-X-MEDIA", "#EXT-X-MEDIA-", "#EXT-X-MEDIA-SEQUENCE:1",
+                    "#EXT-X-I-FRAME-STREAM-INF:U", "#EXT-X-I-FRAMES-ONLY", "#EXT-X-SESSION-KEY:M", "#EXT-X-SESSION-DATA:D",
+                    "#EXTINF:4,", "#EXT-X-KEY:M", "#EXT-X-MAP:U", "#EXT-X-DATERANGE:I", "#EXT-X-ENDLIST",
+                    "#EXT-X-DISCONTINUITY", "#EXT-X-VERSION:3", "#EXT-X-IMAGE-STREAM-INF:U", "# c", "", "seg-1.ts",
+                    " #EXTINF:4", "#ext-x-stream-inf", "#EXT", "#EXT-X-",
+                ]),
+                "[a-z\r -]{0,3}",
+                proptest::sample::select(vec!["\n", "\r\n", "\r", "\n\n", "\r\r\n", ""]),
+            ), 0..8),
+        ) {
+            let mut text = String::from("#EXTM3U\n");
+            for (line, tail, end) in &lines {
+                text.push_str(line);
+                text.push_str(tail);
+                text.push_str(end);
+            }
+            proptest::prop_assert_eq!(classify(&text), m3u8_rs_kind(&text), "{:?}", text);
+        }
     }
 
     #[test]
