@@ -60,10 +60,7 @@ fn bench(c: &mut Criterion) {
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(4));
         for strategy in [Strategy::Resign, Strategy::PerUri, Strategy::Reuse] {
-            let config = Config {
-                strategy,
-                ..Config::default()
-            };
+            let config = Config::builder().strategy(strategy).build().unwrap();
             let warm = SignatureCache::default();
             let out = rewrite(body, &url, &incoming, &config, &signer, &warm).unwrap();
             group.throughput(Throughput::BytesDecimal(out.body.len() as u64));

@@ -1,5 +1,6 @@
-//! Why a rewrite failed: the input is not a playlist, the configuration is
-//! wrong, reuse would break a URI, or the signing core refused.
+//! Why a rewrite failed ([`Error`]: the input is not a playlist, reuse would
+//! break a URI, or the signing core refused), and why a configuration was
+//! refused when it was built ([`ConfigError`], never from a rewrite).
 //!
 //! A URI that cannot be signed is not an error: it is left untouched and
 //! listed, with its [`Reason`](crate::Reason), in the summary.
@@ -40,12 +41,6 @@ pub enum Error {
     /// The playlist URL is not an absolute http(s) URL with a host.
     #[error("invalid playlist url: {0}")]
     PlaylistUrl(String),
-    /// A configured host is not `host` or `host:port`.
-    #[error("invalid host {0:?} (expected host or host:port)")]
-    Host(String),
-    /// The `KEY_PREFIX` suffix is empty or would need percent-encoding.
-    #[error("invalid key prefix {0:?} (expected 1-64 characters of A-Z a-z 0-9 - _ .)")]
-    KeyPrefix(String),
     /// [`Strategy::Reuse`](crate::Strategy::Reuse): the incoming credential
     /// does not cover a URI of the playlist, so appending it would break that
     /// URI. Nothing is widened instead: the caller must pick another strategy.
@@ -61,4 +56,18 @@ pub enum Error {
     /// The signing core refused (a bad key, or a policy it cannot sign).
     #[error("signing failed: {0}")]
     Sign(#[from] cloudfront_sign::Error),
+}
+
+/// A setting that [`ConfigBuilder::build`](crate::ConfigBuilder::build)
+/// refuses; a finished [`Config`](crate::Config) holds none. Messages name
+/// the value and the rule (hosts are not secret).
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A host that is not `host` or `host:port` (port 1 to 65535).
+    #[error("invalid host {0:?}: expected host or host:port (port 1 to 65535)")]
+    Host(String),
+    /// A body limit of 0 bytes, which no playlist passes.
+    #[error("invalid max bytes 0: expected at least 1")]
+    MaxBytes,
 }

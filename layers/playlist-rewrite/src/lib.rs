@@ -38,6 +38,11 @@
 //! without linking it), a media playlist otherwise. Nothing parses it further:
 //! a line that is not HLS is copied as it is.
 //!
+//! The operator's settings (hosts, the `KEY_PREFIX` suffix, the size limit,
+//! the [`Strategy`]) are a [`Config`], validated once when it is built
+//! ([`Config::builder`], refusing with a [`ConfigError`]): a rewrite never
+//! checks them again, and fails only for the request at hand.
+//!
 //! It does no I/O and reads no clock: the window comes from the incoming
 //! grant. It does not verify the incoming credential (see
 //! [`Incoming::verify`]), fetch playlists, or compress the output.
@@ -72,6 +77,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod config;
 mod error;
 mod playlist;
 mod rewrite;
@@ -80,9 +86,10 @@ mod strategy;
 mod uri;
 
 pub use cache::SignatureCache;
-pub use error::Error;
+pub use config::{Config, ConfigBuilder};
+pub use error::{ConfigError, Error};
 pub use playlist::PlaylistKind;
-pub use rewrite::{Config, Incoming, Rewritten, Summary, Untouched, rewrite, rewrite_as_operator};
+pub use rewrite::{Incoming, Rewritten, Summary, Untouched, rewrite, rewrite_as_operator};
 pub use scan::URI_ATTRIBUTES;
 pub use strategy::{ChildCredential, Strategy, covers_everything_after};
 pub use uri::Reason;

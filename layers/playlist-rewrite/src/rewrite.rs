@@ -15,37 +15,7 @@ use crate::cache::SignatureCache;
 use crate::scan::scan;
 use crate::strategy::{ChildCredential, Strategy, covers_everything_after, is_literal};
 use crate::uri::{Base, Context, Reason, Target, analyze};
-use crate::{Error, PlaylistKind, playlist};
-
-/// What the operator decides once per process.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// The hosts whose URIs are signed (`host` or `host:port`, any case).
-    /// Empty: the host of the playlist URL only.
-    pub hosts: Vec<String>,
-    /// The suffix of the parameter copies that reach the rewriter (`KEY_PREFIX`).
-    pub key_prefix: String,
-    /// The largest body accepted, in bytes.
-    pub max_bytes: usize,
-    /// How URIs are signed.
-    pub strategy: Strategy,
-    /// Which credential child playlists carry under the prefixed names.
-    pub child_credential: ChildCredential,
-}
-
-impl Default for Config {
-    /// Hosts: the playlist's; prefix `-PREFIX`; 4 MiB; [`Strategy::Resign`];
-    /// [`ChildCredential::Copy`].
-    fn default() -> Self {
-        Config {
-            hosts: Vec::new(),
-            key_prefix: "-PREFIX".to_owned(),
-            max_bytes: 4 << 20,
-            strategy: Strategy::Resign,
-            child_credential: ChildCredential::Copy,
-        }
-    }
-}
+use crate::{Config, Error, PlaylistKind, playlist};
 
 /// The credential the viewer presented for this playlist, already verified:
 /// every outgoing policy stays within it.
@@ -70,12 +40,13 @@ impl Incoming {
         }
     }
 
-    /// Verifies the credential under `suffix` in `url` (the playlist request
-    /// as the rewriter received it) at `now`, for a client at `client_ip`.
+    /// Verifies the copy of the credential under `suffix` in `url` (the
+    /// playlist request as the rewriter received it, CloudFront's own
+    /// parameters stripped) at `now`, for a client at `client_ip`.
     pub fn verify(
         verifier: &Verifier,
         url: &str,
-        suffix: &str,
+        suffix: &KeySuffix,
         now: u64,
         client_ip: Option<IpAddr>,
     ) -> Result<Self, Denied> {
@@ -171,8 +142,9 @@ enum Plan<'a> {
 /// Rewrites `body`, served at `playlist_url`, for a viewer who holds
 /// `incoming`: every eligible URI gets a credential within that grant.
 ///
-/// Errors when the body is not a playlist, the configuration is invalid,
-/// [`Strategy::Reuse`] cannot cover a URI, or the signer fails. URIs that
+/// Errors when the body is not a playlist, the playlist URL is not an
+/// absolute http(s) URL, [`Strategy::Reuse`] cannot cover a URI, or the
+/// signer fails; never for the configuration, which was checked when it was built. URIs that
 /// cannot be signed are left untouched and listed in the summary.
 pub fn rewrite(
     body: &[u8],
@@ -182,12 +154,9 @@ pub fn rewrite(
     signer: &UrlSigner,
     cache: &SignatureCache,
 ) -> Result<Rewritten, Error> {
-    let prefix = config.key_prefix.as_str();
-    if KeySuffix::new(prefix).is_err() {
-        return Err(Error::KeyPrefix(prefix.chars().take(64).collect()));
-    }
-    let (text, kind) = playlist::check(body, config.max_bytes)?;
-    let (base, hosts) = Base::new(playlist_url, &config.hosts)?;
+    let prefix = config.key_suffix().as_str();
+    let (text, kind) = playlist::check(body, config.max_bytes())?;
+    let (base, hosts) = Base::new(playlist_url, config.host_list())?;
     let scan = scan(text, kind);
     let suffixed: Vec<String> = RESERVED_PARAMS.iter().map(|p| format!("{p}{prefix}")).collect();
     let stale: Vec<&str> = RESERVED_PARAMS
@@ -231,7 +200,7 @@ pub fn rewrite(
                 }
             },
         };
-        if config.strategy == Strategy::Resign && state.covered && state.need.is_none() {
+        if config.strategy() == Strategy::Resign && state.covered && state.need.is_none() {
             let need = Need {
                 canned: false,
                 resource: format!("{}*", target.dir()),
@@ -243,7 +212,7 @@ pub fn rewrite(
             Some((dir, cached)) if dir == target.dir() => *cached = state,
             _ => last = Some((target.dir().to_owned(), state)),
         }
-        let index = match config.strategy {
+        let index = match config.strategy() {
             Strategy::Resign if state.covered => state.need,
             Strategy::Resign => exact(&target, incoming).map(|need| intern(&mut needs, &mut need_index, need)),
             Strategy::PerUri => {
@@ -270,7 +239,7 @@ pub fn rewrite(
             continue;
         };
         let plain = Cred::Signed(index);
-        let prefixed = target.playlist.then_some(match config.child_credential {
+        let prefixed = target.playlist.then_some(match config.child_credential() {
             ChildCredential::Copy => plain,
             ChildCredential::Incoming => Cred::Incoming,
         });
@@ -282,7 +251,7 @@ pub fn rewrite(
     }
 
     let (credentials, computed, reused) =
-        sign_needs(&needs, incoming, signer, cache, config.strategy == Strategy::PerUri)?;
+        sign_needs(&needs, incoming, signer, cache, config.strategy() == Strategy::PerUri)?;
     // Each credential's query text, once: plain for every URI, prefixed
     // only for those that child playlists use.
     let mut prefixed_used = vec![false; credentials.len()];

@@ -13,8 +13,8 @@ use std::fmt;
 
 use url::Url;
 
-use crate::Error;
 use crate::scan::Defines;
+use crate::{ConfigError, Error};
 
 /// Why a URI was left as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,28 +78,43 @@ impl fmt::Display for Reason {
 
 /// The hosts whose URIs we sign: `host` or `host:port`, compared
 /// case-insensitively, a default port (80, 443) equal to none.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Hosts(Vec<(String, Option<u16>)>);
 
 impl Hosts {
-    /// Parses the configured hosts; none means the playlist URL's host only.
-    pub fn parse(configured: &[String], playlist: &Url) -> Result<Self, Error> {
-        if configured.is_empty() {
-            let host = playlist.host_str().unwrap_or_default().to_owned();
-            return Ok(Hosts(vec![(host, playlist.port())]));
-        }
+    /// Parses configured hosts, each `host` or `host:port` (port 1 to 65535).
+    pub fn parse(configured: &[String]) -> Result<Self, ConfigError> {
         configured
             .iter()
             .map(|entry| {
-                let parsed = Url::parse(&format!("http://{entry}/")).map_err(|_| Error::Host(entry.clone()))?;
-                let valid = !entry.is_empty() && !entry.contains(['/', '@', '?', '#', ' ']);
-                match (valid, parsed.host_str()) {
-                    (true, Some(host)) => Ok((host.to_owned(), parsed.port())),
-                    _ => Err(Error::Host(entry.clone())),
+                let refused = || ConfigError::Host(entry.clone());
+                let parsed = Url::parse(&format!("http://{entry}/")).map_err(|_| refused())?;
+                let valid = !entry.is_empty() && !entry.ends_with(':') && !entry.contains(['/', '@', '?', '#', ' ']);
+                match (valid, parsed.host_str(), parsed.port()) {
+                    (true, Some(host), port) if port != Some(0) => Ok((host.to_owned(), port)),
+                    _ => Err(refused()),
                 }
             })
             .collect::<Result<_, _>>()
             .map(Hosts)
+    }
+
+    /// The host of `url` alone (when none is configured: the playlist's).
+    fn of(url: &Url) -> Self {
+        Hosts(vec![(url.host_str().unwrap_or_default().to_owned(), url.port())])
+    }
+
+    /// Whether none is configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each host as `host` or `host:port`.
+    pub fn iter(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.iter().map(|(host, port)| match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        })
     }
 
     /// Whether `url` is on one of the hosts.
@@ -127,12 +142,17 @@ pub(crate) struct Base {
 }
 
 impl Base {
-    pub fn new(playlist_url: &str, hosts: &[String]) -> Result<(Self, Hosts), Error> {
+    /// The playlist URL, and our hosts: the configured ones, or the playlist's own.
+    pub fn new<'h>(playlist_url: &str, configured: &'h Hosts) -> Result<(Self, Cow<'h, Hosts>), Error> {
         let url = Url::parse(playlist_url).map_err(|e| Error::PlaylistUrl(format!("{e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
             return Err(Error::PlaylistUrl("not an absolute http(s) url with a host".to_owned()));
         }
-        let hosts = Hosts::parse(hosts, &url)?;
+        let hosts = if configured.is_empty() {
+            Cow::Owned(Hosts::of(&url))
+        } else {
+            Cow::Borrowed(configured)
+        };
         let serialized = url.as_str();
         let path_end =
             serialized.len() - url.query().map_or(0, |q| q.len() + 1) - url.fragment().map_or(0, |f| f.len() + 1);
@@ -382,7 +402,8 @@ mod tests {
     const PLAYLIST: &str = "https://d111111abcdef8.cloudfront.net/movies/movie_1/index.m3u8";
 
     fn with<T>(defines: &str, f: impl FnOnce(&Context<'_>) -> T) -> T {
-        let (base, hosts) = Base::new(PLAYLIST, &[]).unwrap();
+        let none = Hosts::default();
+        let (base, hosts) = Base::new(PLAYLIST, &none).unwrap();
         let text = format!("#EXTM3U\n{defines}");
         let scan = crate::scan::scan(&text, crate::PlaylistKind::Media);
         let stale = [
@@ -535,7 +556,7 @@ mod tests {
             "a/.b/c",
         ] {
             if plain_relative(text) {
-                let (b, _) = Base::new(PLAYLIST, &[]).unwrap();
+                let (b, _) = Base::new(PLAYLIST, &Hosts::default()).unwrap();
                 assert_eq!(format!("{}{text}", b.dir), base.join(text).unwrap().as_str(), "{text}");
             }
         }
@@ -559,15 +580,11 @@ mod tests {
 
     #[test]
     fn hosts_match_case_insensitively_ignoring_default_ports() {
-        let playlist = Url::parse(PLAYLIST).unwrap();
-        let hosts = Hosts::parse(
-            &[
-                "CDN.Example.com".into(),
-                "media.example.com:8443".into(),
-                "x.example:443".into(),
-            ],
-            &playlist,
-        )
+        let hosts = Hosts::parse(&[
+            "CDN.Example.com".into(),
+            "media.example.com:8443".into(),
+            "x.example:443".into(),
+        ])
         .unwrap();
         for (url, ours) in [
             ("https://cdn.example.com/a", true),
@@ -581,8 +598,27 @@ mod tests {
         ] {
             assert_eq!(hosts.contains(&Url::parse(url).unwrap()), ours, "{url}");
         }
-        for bad in ["", "a/b", "user@h", "h:99999", "h h"] {
-            assert!(Hosts::parse(&[bad.into()], &playlist).is_err(), "{bad}");
+        for bad in ["", "a/b", "user@h", "h:99999", "h:0", "h:", "h h"] {
+            assert_eq!(Hosts::parse(&[bad.into()]), Err(ConfigError::Host(bad.into())), "{bad}");
         }
+        // `h` and `h:443` are the same host for https, whatever the case.
+        let plain = Hosts::parse(&["d.cloudfront.net".into()]).unwrap();
+        let explicit = Hosts::parse(&["D.CloudFront.net:443".into()]).unwrap();
+        for url in [
+            "https://d.cloudfront.net/a",
+            "https://d.cloudfront.net:443/a",
+            "https://D.cloudfront.NET/a",
+        ] {
+            let url = Url::parse(url).unwrap();
+            assert!(plain.contains(&url) && explicit.contains(&url), "{url}");
+        }
+        let other_port = Url::parse("https://d.cloudfront.net:8443/a").unwrap();
+        assert!(!plain.contains(&other_port) && !explicit.contains(&other_port));
+        // With none configured, the playlist's own host, port included.
+        let none = Hosts::default();
+        let (_, own) = Base::new("https://Own.example:8443/p/i.m3u8", &none).unwrap();
+        assert_eq!(own.iter().collect::<Vec<_>>(), ["own.example:8443"]);
+        assert!(own.contains(&Url::parse("https://own.example:8443/x").unwrap()));
+        assert!(!own.contains(&Url::parse("https://own.example/x").unwrap()));
     }
 }

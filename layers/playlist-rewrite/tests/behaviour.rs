@@ -3,10 +3,10 @@
 
 mod common;
 
-use cloudfront_sign::{HashAlgorithm, Policy, UrlSigner, Verifier};
+use cloudfront_sign::{HashAlgorithm, KeySuffix, Policy, UrlSigner, Verifier};
 use common::*;
 use playlist_rewrite::{
-    ChildCredential, Config, Error, Incoming, PlaylistKind, Reason, Rewritten, SignatureCache, Strategy,
+    ChildCredential, Config, ConfigError, Error, Incoming, PlaylistKind, Reason, Rewritten, SignatureCache, Strategy,
     URI_ATTRIBUTES, rewrite,
 };
 
@@ -44,7 +44,7 @@ fn checked(s: &Setup, body: &str, config: &Config) -> (Rewritten, Checked) {
         incoming: &s.wide,
         verifier: &s.verifier,
         client_ip: None,
-        child: config.child_credential,
+        child: config.child_credential(),
     };
     let checked = check.run(body.as_bytes(), &out.body);
     (out, checked)
@@ -53,10 +53,7 @@ fn checked(s: &Setup, body: &str, config: &Config) -> (Rewritten, Checked) {
 #[test]
 fn non_playlists_are_rejected_with_typed_errors() {
     let s = setup();
-    let config = Config {
-        max_bytes: 64,
-        ..Config::default()
-    };
+    let config = Config::builder().max_bytes(64).build().unwrap();
     type Expect = fn(&Error) -> bool;
     let cases: Vec<(Vec<u8>, Expect)> = vec![
         (b"#EXTM3U\n\xff\xfe.ts\n".to_vec(), |e| {
@@ -120,7 +117,7 @@ fn a_line_m3u8_rs_cannot_read_is_copied_and_its_uri_left_untouched() {
 }
 
 #[test]
-fn configuration_errors_are_typed() {
+fn a_bad_playlist_url_is_a_typed_error() {
     let s = setup();
     let body = "#EXTM3U\nseg.ts\n";
     let cache = SignatureCache::default();
@@ -134,20 +131,38 @@ fn configuration_errors_are_typed() {
         let result = rewrite(body.as_bytes(), url, &s.wide, &Config::default(), &s.signer, &cache);
         assert!(matches!(result, Err(Error::PlaylistUrl(_))), "{url}: {result:?}");
     }
-    for host in ["", "a/b", "x@y"] {
-        let config = Config {
-            hosts: vec![host.into()],
-            ..Config::default()
-        };
-        assert!(matches!(run(&s, body, &config), Err(Error::Host(_))), "{host:?}");
+}
+
+#[test]
+fn configuration_errors_are_typed_and_come_from_building_it() {
+    for host in ["", "a/b", "x@y", "h:0", "h:65536"] {
+        let built = Config::builder().hosts([HOST, host]).build();
+        assert_eq!(built, Err(ConfigError::Host(host.into())), "{host:?}");
     }
     for prefix in ["", "-P REFIX", "-P&x", "-P=", "-Ü"] {
-        let config = Config {
-            key_prefix: prefix.into(),
-            ..Config::default()
-        };
-        assert!(matches!(run(&s, body, &config), Err(Error::KeyPrefix(_))), "{prefix:?}");
+        let suffix = KeySuffix::new(prefix);
+        assert!(
+            matches!(suffix, Err(cloudfront_sign::Error::KeySuffix(ref value)) if value == prefix),
+            "{prefix:?}"
+        );
     }
+    assert_eq!(Config::builder().max_bytes(0).build(), Err(ConfigError::MaxBytes));
+    // What a built configuration holds is what the rewrite uses.
+    let s = setup();
+    let suffix = KeySuffix::new("_copy").unwrap();
+    let config = Config::builder()
+        .hosts([HOST.to_uppercase()])
+        .key_suffix(suffix.clone())
+        .max_bytes(64)
+        .build()
+        .unwrap();
+    assert_eq!(config.key_suffix(), &suffix);
+    let out = run(&s, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", &config).unwrap();
+    assert!(String::from_utf8(out.body).unwrap().contains("&Signature_copy="));
+    assert!(matches!(
+        run(&s, &format!("#EXTM3U\n{}", "a".repeat(64)), &config),
+        Err(Error::TooLarge { size: 72, limit: 64 })
+    ));
 }
 
 #[test]
@@ -217,15 +232,7 @@ fn nothing_to_sign_returns_the_input_unchanged() {
         "\u{feff}#EXTM3U\r\n#EXT-X-ENDLIST\r\n",
     ] {
         for strategy in [Strategy::Resign, Strategy::PerUri, Strategy::Reuse] {
-            let out = run(
-                &s,
-                body,
-                &Config {
-                    strategy,
-                    ..Config::default()
-                },
-            )
-            .unwrap();
+            let out = run(&s, body, &Config::builder().strategy(strategy).build().unwrap()).unwrap();
             assert_eq!(out.body, body.as_bytes());
             assert_eq!(out.summary.signatures_computed, 0);
         }
@@ -237,20 +244,14 @@ fn configured_hosts_decide_what_is_ours() {
     let s = setup();
     let body = "#EXTM3U\n#EXTINF:4,\nhttps://media.example.com/movies/a.ts\n#EXTINF:4,\nseg.ts\n";
     // Only the other host is ours: the playlist's own relative URI is not.
-    let config = Config {
-        hosts: vec!["MEDIA.example.com:443".into()],
-        ..Config::default()
-    };
+    let config = Config::builder().hosts(["MEDIA.example.com:443"]).build().unwrap();
     let out = run(&s, body, &config).unwrap();
     assert_eq!(
         out.summary.untouched.iter().map(|u| u.reason).collect::<Vec<_>>(),
         [Reason::OutsideGrant, Reason::ForeignHost]
     );
     // Both hosts ours, and a grant for the other host's movies.
-    let config = Config {
-        hosts: vec![HOST.into(), "media.example.com".into()],
-        ..Config::default()
-    };
+    let config = Config::builder().hosts([HOST, "media.example.com"]).build().unwrap();
     let incoming = Incoming::operator(&s.signer, "https://media.example.com/movies/*", EXPIRES).unwrap();
     let out = rewrite(
         body.as_bytes(),
@@ -279,10 +280,7 @@ fn define_variables_are_substituted_or_left_to_the_player() {
         #EXTINF:4,\nseg-3.m4s?t={$token}\n";
     let url = playlist_url("index.m3u8");
     for strategy in [Strategy::Resign, Strategy::PerUri] {
-        let config = Config {
-            strategy,
-            ..Config::default()
-        };
+        let config = Config::builder().strategy(strategy).build().unwrap();
         let out = run(&s, body, &config).unwrap();
         let text = String::from_utf8(out.body.clone()).unwrap();
         assert_eq!(strip_credentials(&text), body, "the text keeps its references");
@@ -353,10 +351,7 @@ fn wildcards_in_paths_are_not_turned_into_wider_grants() {
     assert_eq!(checked.signed.len(), 1);
     // Per-uri on a narrow grant: `file*.ts` as a pattern would match more, so no exact policy.
     let narrow = Incoming::operator(&s.signer, &playlist_url("file*.ts"), EXPIRES).unwrap();
-    let config = Config {
-        strategy: Strategy::PerUri,
-        ..Config::default()
-    };
+    let config = Config::builder().strategy(Strategy::PerUri).build().unwrap();
     let out = rewrite(
         body.as_bytes(),
         &playlist_url("index.m3u8"),
@@ -427,10 +422,7 @@ fn per_uri_signs_in_parallel_and_keeps_the_order() {
     for i in 0..64 {
         body.push_str(&format!("#EXTINF:4,\nseg{i:05}.ts\n"));
     }
-    let config = Config {
-        strategy: Strategy::PerUri,
-        ..Config::default()
-    };
+    let config = Config::builder().strategy(Strategy::PerUri).build().unwrap();
     let cache = SignatureCache::default();
     let url = playlist_url("index.m3u8");
     let parallel = rewrite(body.as_bytes(), &url, &s.wide, &config, &s.signer, &cache).unwrap();
@@ -488,10 +480,7 @@ fn a_new_key_under_the_same_key_pair_id_never_reuses_a_cached_signature() {
     let body = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg.ts\n";
     let url = playlist_url("index.m3u8");
     for strategy in [Strategy::Resign, Strategy::PerUri] {
-        let config = Config {
-            strategy,
-            ..Config::default()
-        };
+        let config = Config::builder().strategy(strategy).build().unwrap();
         let mut outputs = Vec::new();
         for signer in [&old, &new] {
             let incoming = Incoming::operator(signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();

@@ -59,10 +59,7 @@ fn check_in_every_strategy(signer: &UrlSigner, name: &str, body: &[u8]) {
     let url = playlist_url(name);
     assert_reads_to_the_end(name, body);
     for strategy in [Strategy::Resign, Strategy::PerUri, Strategy::Reuse] {
-        let config = Config {
-            strategy,
-            ..Config::default()
-        };
+        let config = Config::builder().strategy(strategy).build().unwrap();
         let cache = SignatureCache::default();
         let out =
             rewrite(body, &url, &wide, &config, signer, &cache).unwrap_or_else(|e| panic!("{name} {strategy}: {e}"));
@@ -172,10 +169,7 @@ fn a_narrow_grant_keeps_its_window_and_ip_and_leaves_the_rest_untouched() {
     for strategy in [Strategy::Resign, Strategy::PerUri] {
         for (name, body) in corpus() {
             let url = playlist_url(&name);
-            let config = Config {
-                strategy,
-                ..Config::default()
-            };
+            let config = Config::builder().strategy(strategy).build().unwrap();
             let out = rewrite(&body, &url, &incoming, &config, &signer, &SignatureCache::default()).unwrap();
             let check = Check {
                 playlist_url: &url,
@@ -233,10 +227,7 @@ fn per_uri_uses_canned_policies_only_when_that_drops_no_condition() {
     let signer = signer(EC_PEM, HashAlgorithm::Sha1);
     let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
     let (name, body) = corpus().into_iter().find(|(n, _)| n == "master_full.m3u8").unwrap();
-    let config = Config {
-        strategy: Strategy::PerUri,
-        ..Config::default()
-    };
+    let config = Config::builder().strategy(Strategy::PerUri).build().unwrap();
     let out = rewrite(
         &body,
         &playlist_url(&name),
@@ -299,10 +290,7 @@ fn a_canned_policy_would_refuse_a_child_playlist_with_its_prefixed_copies() {
 fn reuse_appends_the_incoming_credential_or_refuses() {
     let signer = signer(RSA_PEM, HashAlgorithm::Sha1);
     let movie = Incoming::operator(&signer, &format!("https://{HOST}/movies/movie_1/*"), EXPIRES).unwrap();
-    let config = Config {
-        strategy: Strategy::Reuse,
-        ..Config::default()
-    };
+    let config = Config::builder().strategy(Strategy::Reuse).build().unwrap();
     let incoming_query = movie.credential.query("");
     for (name, body) in corpus() {
         let result = rewrite(
@@ -355,10 +343,7 @@ fn a_canned_incoming_grant_signs_nothing_and_returns_the_input() {
             credential: signer.sign_canned_params(&url, EXPIRES).unwrap(),
         };
         for strategy in [Strategy::Resign, Strategy::PerUri] {
-            let config = Config {
-                strategy,
-                ..Config::default()
-            };
+            let config = Config::builder().strategy(strategy).build().unwrap();
             let out = rewrite(&body, &url, &canned, &config, &signer, &SignatureCache::default()).unwrap();
             assert_eq!(out.body, body, "{name}");
             assert_eq!(out.summary.uris_signed, 0);
@@ -376,10 +361,7 @@ fn rewriting_twice_gives_one_credential_per_uri() {
     for (name, body) in corpus() {
         let url = playlist_url(&name);
         for strategy in [Strategy::Resign, Strategy::PerUri] {
-            let config = Config {
-                strategy,
-                ..Config::default()
-            };
+            let config = Config::builder().strategy(strategy).build().unwrap();
             let once = rewrite(&body, &url, &wide, &config, &signer, &SignatureCache::default()).unwrap();
             let twice = rewrite(&once.body, &url, &later, &config, &signer, &SignatureCache::default()).unwrap();
             let (_, uris) = extract(std::str::from_utf8(&twice.body).unwrap());
@@ -413,10 +395,7 @@ fn a_warm_cache_signs_each_policy_once() {
     let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
     let cache = SignatureCache::default();
     for strategy in [Strategy::Resign, Strategy::PerUri] {
-        let config = Config {
-            strategy,
-            ..Config::default()
-        };
+        let config = Config::builder().strategy(strategy).build().unwrap();
         for (name, body) in corpus() {
             let url = playlist_url(&name);
             let cold = rewrite(&body, &url, &wide, &config, &signer, &cache).unwrap();
@@ -440,11 +419,11 @@ fn child_playlists_can_carry_the_incoming_credential_instead() {
     let (name, body) = corpus().into_iter().find(|(n, _)| n == "master_full.m3u8").unwrap();
     let url = playlist_url(&name);
     for strategy in [Strategy::Resign, Strategy::PerUri] {
-        let config = Config {
-            strategy,
-            child_credential: ChildCredential::Incoming,
-            ..Config::default()
-        };
+        let config = Config::builder()
+            .strategy(strategy)
+            .child_credential(ChildCredential::Incoming)
+            .build()
+            .unwrap();
         let out = rewrite(&body, &url, &movie, &config, &signer, &SignatureCache::default()).unwrap();
         let check = Check {
             playlist_url: &url,
@@ -475,11 +454,11 @@ fn chain(strategy: Strategy, child: ChildCredential) -> playlist_rewrite::Rewrit
     let verifier = verifier(&signer);
     let movie = Incoming::operator(&signer, &format!("https://{HOST}/movies/movie_1/*"), EXPIRES).unwrap();
     let (name, body) = corpus().into_iter().find(|(n, _)| n == "master_full.m3u8").unwrap();
-    let config = Config {
-        strategy,
-        child_credential: child,
-        ..Config::default()
-    };
+    let config = Config::builder()
+        .strategy(strategy)
+        .child_credential(child)
+        .build()
+        .unwrap();
     let master = rewrite(
         &body,
         &playlist_url(&name),
@@ -495,7 +474,7 @@ fn chain(strategy: Strategy, child: ChildCredential) -> playlist_rewrite::Rewrit
     // CloudFront checked and removed its own parameters; the rewriter sees the prefixed ones.
     assert!(verifier.verify_url(request.as_str(), "", NOW, None).is_ok());
     let at_origin = cloudfront_sign::strip_params(request.as_str(), &cloudfront_sign::RESERVED_PARAMS);
-    let incoming = Incoming::verify(&verifier, &at_origin, PREFIX, NOW, None).unwrap();
+    let incoming = Incoming::verify(&verifier, &at_origin, config.key_suffix(), NOW, None).unwrap();
     let child_url = playlist_url("v5/prog_index.m3u8");
     let out = rewrite(
         CHILD.as_bytes(),

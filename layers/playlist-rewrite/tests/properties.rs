@@ -149,7 +149,7 @@ proptest! {
         let f = fixture();
         let url = playlist_url("index.m3u8");
         let incoming = if narrow { &f.movie } else { &f.wide };
-        let config = Config { strategy, child_credential: child, ..Config::default() };
+        let config = Config::builder().strategy(strategy).child_credential(child).build().unwrap();
         let out = rewrite(&body, &url, incoming, &config, &f.signer, &f.cache).unwrap();
         let check = Check { playlist_url: &url, incoming, verifier: &f.verifier, client_ip: None, child };
         let checked = check.run(&body, &out.body);
@@ -181,7 +181,7 @@ proptest! {
         let mut input = if header { b"#EXTM3U\n".to_vec() } else { Vec::new() };
         input.extend(body);
         for strategy in [Mode::Resign, Mode::PerUri, Mode::Reuse] {
-            let config = Config { strategy, ..Config::default() };
+            let config = Config::builder().strategy(strategy).build().unwrap();
             let _ = rewrite(&input, &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache);
         }
     }

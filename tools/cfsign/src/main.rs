@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use cloudfront_sign::{
     Cidr, HashAlgorithm, KeyPairId, KeySuffix, Policy, SigningKey, UrlSigner, Verifier, VerifyingKey,
 };
-use playlist_rewrite::{Config, Error as PlaylistError, rewrite_as_operator};
+use playlist_rewrite::{Config, ConfigError, Error as PlaylistError, rewrite_as_operator};
 
 #[derive(Parser)]
 #[command(name = "cfsign", version, about = "Sign and verify CloudFront signed URLs")]
@@ -251,23 +251,27 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
 
 fn rewrite(args: RewriteArgs) -> Result<String, Failure> {
     let hash: HashAlgorithm = args.hash.parse().map_err(|_| usage("--hash must be sha1 or sha256"))?;
+    // The configuration first, validated once: a bad setting is a usage error naming its flag.
+    let config = Config::builder()
+        .hosts(args.hosts)
+        .key_suffix(key_suffix("--prefix")(args.prefix)?)
+        .strategy(args.mode.parse().map_err(|e| usage(format!("--mode: {e}")))?)
+        .build()
+        .map_err(|e| match e {
+            ConfigError::Host(_) => usage(format!("--host: {e}")),
+            other => usage(other.to_string()),
+        })?;
     let signer = UrlSigner::new(
         key_pair_id(args.key_pair_id)?,
         load_signing_key(&args.private_key)?,
         hash,
     );
-    let config = Config {
-        hosts: args.hosts,
-        key_prefix: key_suffix("--prefix")(args.prefix)?.into(),
-        strategy: args.mode.parse().map_err(|e| usage(format!("--mode: {e}")))?,
-        ..Config::default()
-    };
     let mut body = Vec::new();
     std::io::stdin()
         .read_to_end(&mut body)
         .map_err(|e| Failure(format!("stdin: {e}"), 1))?;
     let rewritten = rewrite_as_operator(&body, &args.url, args.expires, &config, &signer).map_err(|e| match e {
-        PlaylistError::PlaylistUrl(_) | PlaylistError::Host(_) | PlaylistError::KeyPrefix(_) => usage(e.to_string()),
+        PlaylistError::PlaylistUrl(_) => usage(e.to_string()),
         other => Failure(other.to_string(), 1),
     })?;
     std::io::stdout()

@@ -1,0 +1,231 @@
+//! What the operator decides once per process: a [`Config`], validated when
+//! it is built, by the rules the rewrite relies on, and never checked again.
+
+use cloudfront_sign::KeySuffix;
+
+use crate::ConfigError;
+use crate::strategy::{ChildCredential, Strategy};
+use crate::uri::Hosts;
+
+/// The largest body accepted by default: 4 MiB.
+const DEFAULT_MAX_BYTES: usize = 4 << 20;
+
+/// The rewrite's settings, finished and valid: [`rewrite`](crate::rewrite)
+/// takes one and has nothing left to check.
+///
+/// Built with [`Config::builder`] (whose [`build`](ConfigBuilder::build) is
+/// the only place a setting can be refused), or [`Config::default`].
+///
+/// ```
+/// use cloudfront_sign::KeySuffix;
+/// use playlist_rewrite::{Config, ConfigError, Strategy};
+///
+/// let config = Config::builder()
+///     .hosts(["D111111ABCDEF8.cloudfront.net:443", "media.example.com"])
+///     .key_suffix("-PREFIX".parse::<KeySuffix>()?)
+///     .strategy(Strategy::PerUri)
+///     .build()?;
+/// assert_eq!(config.hosts().collect::<Vec<_>>(), ["d111111abcdef8.cloudfront.net:443", "media.example.com"]);
+/// assert_eq!(config.max_bytes(), 4 << 20);
+///
+/// let refused = Config::builder().hosts(["cdn.example.com/movies"]).build();
+/// assert_eq!(refused, Err(ConfigError::Host("cdn.example.com/movies".into())));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    hosts: Hosts,
+    key_suffix: KeySuffix,
+    max_bytes: usize,
+    strategy: Strategy,
+    child_credential: ChildCredential,
+}
+
+impl Default for Config {
+    /// Hosts: the playlist's own; suffix `-PREFIX`; 4 MiB; [`Strategy::Resign`];
+    /// [`ChildCredential::Copy`]. The same as `Config::builder().build()`.
+    fn default() -> Self {
+        Config {
+            hosts: Hosts::default(),
+            key_suffix: KeySuffix::default(),
+            max_bytes: DEFAULT_MAX_BYTES,
+            strategy: Strategy::default(),
+            child_credential: ChildCredential::default(),
+        }
+    }
+}
+
+impl Config {
+    /// A builder that starts from the defaults (see [`Config::default`]).
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// The parsed hosts, for the rewrite.
+    pub(crate) fn host_list(&self) -> &Hosts {
+        &self.hosts
+    }
+
+    /// The configured hosts, normalised (see [`ConfigBuilder::hosts`]);
+    /// none means the playlist's own host.
+    pub fn hosts(&self) -> impl Iterator<Item = String> + '_ {
+        self.hosts.iter()
+    }
+
+    /// The suffix of the credential copies that child playlists carry (`KEY_PREFIX`).
+    pub fn key_suffix(&self) -> &KeySuffix {
+        &self.key_suffix
+    }
+
+    /// The largest body accepted, in bytes (at least 1).
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// How URIs are signed.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// Which credential child playlists carry under the suffixed names.
+    pub fn child_credential(&self) -> ChildCredential {
+        self.child_credential
+    }
+}
+
+/// The settings of a [`Config`] before they are checked: every setter takes
+/// a value as it comes, [`build`](ConfigBuilder::build) checks them all.
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    hosts: Vec<String>,
+    key_suffix: KeySuffix,
+    max_bytes: usize,
+    strategy: Strategy,
+    child_credential: ChildCredential,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder {
+            hosts: Vec::new(),
+            key_suffix: KeySuffix::default(),
+            max_bytes: DEFAULT_MAX_BYTES,
+            strategy: Strategy::default(),
+            child_credential: ChildCredential::default(),
+        }
+    }
+}
+
+impl ConfigBuilder {
+    /// The hosts whose URIs are signed, each `host` or `host:port` (port 1 to
+    /// 65535), in any case; none (the default) means the playlist's own host.
+    ///
+    /// They are kept as a browser reads them (lower-case, IDNA, `:80`
+    /// dropped), and compared with a URI's host the same way. A host without
+    /// a port stands for the scheme's default port, so `h` and `h:443` are
+    /// the same host for an https URI (`h:443` is not http's `h`).
+    pub fn hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The suffix of the credential copies (default `-PREFIX`), already
+    /// valid: it is a [`KeySuffix`].
+    pub fn key_suffix(mut self, suffix: KeySuffix) -> Self {
+        self.key_suffix = suffix;
+        self
+    }
+
+    /// The largest body accepted, in bytes (default 4 MiB; at least 1).
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// How URIs are signed (default [`Strategy::Resign`]).
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Which credential child playlists carry (default [`ChildCredential::Copy`]).
+    pub fn child_credential(mut self, child_credential: ChildCredential) -> Self {
+        self.child_credential = child_credential;
+        self
+    }
+
+    /// The finished [`Config`], or the first setting that is refused: a
+    /// host that is not `host` or `host:port`, or a `max_bytes` of 0. With
+    /// the defaults it cannot fail.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        if self.max_bytes == 0 {
+            return Err(ConfigError::MaxBytes);
+        }
+        Ok(Config {
+            hosts: Hosts::parse(&self.hosts)?,
+            key_suffix: self.key_suffix,
+            max_bytes: self.max_bytes,
+            strategy: self.strategy,
+            child_credential: self.child_credential,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_with_defaults_is_the_default() {
+        assert_eq!(Config::builder().build(), Ok(Config::default()));
+        let config = Config::default();
+        assert_eq!(config.hosts().count(), 0);
+        assert_eq!(config.key_suffix().as_str(), "-PREFIX");
+        assert_eq!(config.max_bytes(), 4 << 20);
+        assert_eq!(config.strategy(), Strategy::Resign);
+        assert_eq!(config.child_credential(), ChildCredential::Copy);
+    }
+
+    #[test]
+    fn every_setting_is_kept() {
+        let config = Config::builder()
+            .hosts(["A.example", "b.example:8443"])
+            .key_suffix(KeySuffix::new("_o").unwrap())
+            .max_bytes(1)
+            .strategy(Strategy::Reuse)
+            .child_credential(ChildCredential::Incoming)
+            .build()
+            .unwrap();
+        assert_eq!(config.hosts().collect::<Vec<_>>(), ["a.example", "b.example:8443"]);
+        assert_eq!(config.key_suffix().as_str(), "_o");
+        assert_eq!(config.max_bytes(), 1);
+        assert_eq!(config.strategy(), Strategy::Reuse);
+        assert_eq!(config.child_credential(), ChildCredential::Incoming);
+    }
+
+    #[test]
+    fn refuses_bad_hosts_and_a_zero_limit_naming_them() {
+        for bad in [
+            "", "a/b", "user@h", "h:99999", "h:0", "h:", "h h", "h?x", "h#x", "http://h",
+        ] {
+            assert_eq!(
+                Config::builder().hosts(["ok.example", bad]).build(),
+                Err(ConfigError::Host(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            ConfigError::Host("a/b".into()).to_string(),
+            "invalid host \"a/b\": expected host or host:port (port 1 to 65535)"
+        );
+        assert_eq!(Config::builder().max_bytes(0).build(), Err(ConfigError::MaxBytes));
+        assert_eq!(
+            ConfigError::MaxBytes.to_string(),
+            "invalid max bytes 0: expected at least 1"
+        );
+    }
+}
