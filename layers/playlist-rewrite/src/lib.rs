@@ -79,9 +79,11 @@
 mod cache;
 mod config;
 mod error;
+mod plan;
 mod playlist;
 mod rewrite;
 mod scan;
+mod sign;
 mod strategy;
 mod uri;
 
