@@ -25,7 +25,7 @@ const DEFAULT_MAX_BYTES: usize = 4 << 20;
 ///     .key_suffix("-PREFIX".parse::<KeySuffix>()?)
 ///     .strategy(Strategy::PerUri)
 ///     .build()?;
-/// assert_eq!(config.hosts().collect::<Vec<_>>(), ["d111111abcdef8.cloudfront.net:443", "media.example.com"]);
+/// assert_eq!(config.hosts().collect::<Vec<_>>(), ["d111111abcdef8.cloudfront.net", "media.example.com"]);
 /// assert_eq!(config.max_bytes(), 4 << 20);
 ///
 /// let refused = Config::builder().hosts(["cdn.example.com/movies"]).build();
@@ -120,10 +120,9 @@ impl ConfigBuilder {
     /// The hosts whose URIs are signed, each `host` or `host:port` (port 1 to
     /// 65535), in any case; none (the default) means the playlist's own host.
     ///
-    /// They are kept as a browser reads them (lower-case, IDNA, `:80`
-    /// dropped), and compared with a URI's host the same way. A host without
-    /// a port stands for the scheme's default port, so `h` and `h:443` are
-    /// the same host for an https URI (`h:443` is not http's `h`).
+    /// They are kept as a browser reads them (lower-case, IDNA) and a default
+    /// port (80, 443) is dropped: `h`, `h:443` and `h:80` are the same host,
+    /// on the default port of the URI's scheme (`https://h/`, `http://h/`).
     pub fn hosts<I, S>(mut self, hosts: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -193,14 +192,19 @@ mod tests {
     #[test]
     fn every_setting_is_kept() {
         let config = Config::builder()
-            .hosts(["A.example", "b.example:8443"])
+            .hosts(["A.example", "b.example:8443", "c.example:443"])
             .key_suffix(KeySuffix::new("_o").unwrap())
             .max_bytes(1)
             .strategy(Strategy::Reuse)
             .child_credential(ChildCredential::Incoming)
             .build()
             .unwrap();
-        assert_eq!(config.hosts().collect::<Vec<_>>(), ["a.example", "b.example:8443"]);
+        assert_eq!(
+            config.hosts().collect::<Vec<_>>(),
+            ["a.example", "b.example:8443", "c.example"]
+        );
+        let same = |hosts: [&str; 1]| Config::builder().hosts(hosts).build().unwrap();
+        assert_eq!(same(["d.cloudfront.net:443"]), same(["D.CloudFront.net"]));
         assert_eq!(config.key_suffix().as_str(), "_o");
         assert_eq!(config.max_bytes(), 1);
         assert_eq!(config.strategy(), Strategy::Reuse);

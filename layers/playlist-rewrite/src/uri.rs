@@ -77,12 +77,14 @@ impl fmt::Display for Reason {
 }
 
 /// The hosts whose URIs we sign: `host` or `host:port`, compared
-/// case-insensitively, a default port (80, 443) equal to none.
+/// case-insensitively. A default port (80, 443) is dropped when parsed: a
+/// host without a port is on the default port of the URI's scheme.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Hosts(Vec<(String, Option<u16>)>);
 
 impl Hosts {
-    /// Parses configured hosts, each `host` or `host:port` (port 1 to 65535).
+    /// Parses configured hosts, each `host` or `host:port` (port 1 to 65535),
+    /// as a browser reads them (lower-case, IDNA), a default port dropped.
     pub fn parse(configured: &[String]) -> Result<Self, ConfigError> {
         configured
             .iter()
@@ -91,7 +93,8 @@ impl Hosts {
                 let parsed = Url::parse(&format!("http://{entry}/")).map_err(|_| refused())?;
                 let valid = !entry.is_empty() && !entry.ends_with(':') && !entry.contains(['/', '@', '?', '#', ' ']);
                 match (valid, parsed.host_str(), parsed.port()) {
-                    (true, Some(host), port) if port != Some(0) => Ok((host.to_owned(), port)),
+                    // `url` already dropped http's 80; drop https's 443 too.
+                    (true, Some(host), port) if port != Some(0) => Ok((host.to_owned(), port.filter(|&p| p != 443))),
                     _ => Err(refused()),
                 }
             })
@@ -601,9 +604,11 @@ mod tests {
         for bad in ["", "a/b", "user@h", "h:99999", "h:0", "h:", "h h"] {
             assert_eq!(Hosts::parse(&[bad.into()]), Err(ConfigError::Host(bad.into())), "{bad}");
         }
-        // `h` and `h:443` are the same host for https, whatever the case.
+        // `h`, `h:443` and `h:80` are the same host, whatever the case.
         let plain = Hosts::parse(&["d.cloudfront.net".into()]).unwrap();
         let explicit = Hosts::parse(&["D.CloudFront.net:443".into()]).unwrap();
+        assert_eq!(plain, explicit);
+        assert_eq!(plain, Hosts::parse(&["d.cloudfront.net:80".into()]).unwrap());
         for url in [
             "https://d.cloudfront.net/a",
             "https://d.cloudfront.net:443/a",
