@@ -19,6 +19,10 @@ pub enum Error {
     /// 40 characters; see [`KeyPairId`](crate::KeyPairId)).
     #[error("invalid key pair id {0:?}: expected 1 to 128 letters and digits (e.g. K2JCJMDEHXQW5F)")]
     KeyPairId(String),
+    /// A hash algorithm name that is neither SHA-1 nor SHA-256 (the value,
+    /// cut to 40 characters; see [`HashAlgorithm`](crate::HashAlgorithm)).
+    #[error("invalid hash algorithm {0:?}: expected sha1 or sha256")]
+    HashAlgorithm(String),
     /// A suffix for the credential copies that would need percent-encoding,
     /// or is empty or too long (the value; see [`KeySuffix`](crate::KeySuffix)).
     #[error("invalid key suffix {0:?}: expected 1 to 64 characters of A-Z a-z 0-9 - _ .")]

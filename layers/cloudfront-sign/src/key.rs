@@ -60,9 +60,7 @@ impl std::str::FromStr for HashAlgorithm {
         match text.to_ascii_lowercase().as_str() {
             "sha1" => Ok(HashAlgorithm::Sha1),
             "sha256" => Ok(HashAlgorithm::Sha256),
-            _ => Err(Error::Sign(format!(
-                "unknown hash algorithm {text:?} (expected sha1 or sha256)"
-            ))),
+            _ => Err(Error::HashAlgorithm(text.chars().take(40).collect())),
         }
     }
 }

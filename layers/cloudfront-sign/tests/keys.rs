@@ -200,3 +200,20 @@ fn fingerprints_are_sha256_of_the_spki_der_as_openssl_prints_them() {
     let pkcs1 = VerifyingKey::from_pem(&pem("rsa2048_public_pkcs1.pem")).unwrap();
     assert_eq!(hex(pkcs1.fingerprint()), golden[0].2);
 }
+
+#[test]
+fn hash_algorithm_names_parse_in_any_case_and_a_typo_is_a_configuration_error() {
+    for (text, hash) in [
+        ("sha1", HashAlgorithm::Sha1),
+        ("SHA1", HashAlgorithm::Sha1),
+        ("Sha256", HashAlgorithm::Sha256),
+    ] {
+        assert_eq!(text.parse::<HashAlgorithm>(), Ok(hash));
+    }
+    let typo = "sha-256".parse::<HashAlgorithm>().unwrap_err();
+    assert_eq!(typo, Error::HashAlgorithm("sha-256".into()));
+    assert_eq!(
+        typo.to_string(),
+        "invalid hash algorithm \"sha-256\": expected sha1 or sha256"
+    );
+}

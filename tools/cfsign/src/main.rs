@@ -182,7 +182,7 @@ fn load_verifying_key(path: &Path) -> Result<VerifyingKey, Failure> {
 }
 
 fn sign(args: SignArgs) -> Result<String, Failure> {
-    let hash: HashAlgorithm = args.hash.parse().map_err(|_| usage("--hash must be sha1 or sha256"))?;
+    let hash: HashAlgorithm = args.hash.parse().map_err(|e| usage(format!("--hash: {e}")))?;
     let key_pair_id = key_pair_id(args.key_pair_id)?;
     let copies = args.copies.map(key_suffix("--copies")).transpose()?;
     let signer = UrlSigner::new(key_pair_id, load_signing_key(&args.private_key)?, hash);
@@ -250,7 +250,7 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
 }
 
 fn rewrite(args: RewriteArgs) -> Result<String, Failure> {
-    let hash: HashAlgorithm = args.hash.parse().map_err(|_| usage("--hash must be sha1 or sha256"))?;
+    let hash: HashAlgorithm = args.hash.parse().map_err(|e| usage(format!("--hash: {e}")))?;
     // The configuration first, validated once: a bad setting is a usage error naming its flag.
     let config = Config::builder()
         .hosts(args.hosts)

@@ -225,7 +225,7 @@ fn usage_errors_exit_2() {
                 "--hash",
                 "md5",
             ],
-            "sha1 or sha256",
+            "--hash: invalid hash algorithm \"md5\": expected sha1 or sha256",
         ),
         (
             vec![
