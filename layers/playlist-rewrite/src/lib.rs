@@ -65,7 +65,7 @@
 //! assert_eq!((out.summary.uris_signed, out.summary.signatures_computed), (2, 1));
 //!
 //! // Each segment line now verifies as CloudFront would check it.
-//! let text = String::from_utf8(out.body)?;
+//! let text = out.body;
 //! let line = text.lines().find(|l| l.starts_with("seg_001.ts?Policy=")).unwrap();
 //! let mut verifier = Verifier::new();
 //! verifier.trust(signer.key_pair_id(), signer.verifying_key());

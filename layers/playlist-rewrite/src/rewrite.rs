@@ -112,8 +112,9 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rewritten {
     /// The playlist with every eligible URI signed; the input itself when
-    /// nothing was signed.
-    pub body: Vec<u8>,
+    /// nothing was signed. Text: the input was checked to be UTF-8, and
+    /// everything inserted is ASCII.
+    pub body: String,
     /// What was done.
     pub summary: Summary,
 }
@@ -161,7 +162,7 @@ pub fn rewrite(
         signatures_reused: signed.reused,
     };
     let body = if uris_signed == 0 {
-        body.to_vec()
+        text.to_owned()
     } else {
         emit(text, &plans, &scan.sites, &queries, size)
     };
@@ -252,7 +253,7 @@ fn measure(
 
 /// The output: `text` with each signed URI's head, join, credential(s) and
 /// fragment in place of the URI, in a buffer of exactly `size` bytes.
-fn emit(text: &str, plans: &[Plan<'_>], sites: &[Site], queries: &Queries, size: usize) -> Vec<u8> {
+fn emit(text: &str, plans: &[Plan<'_>], sites: &[Site], queries: &Queries, size: usize) -> String {
     let mut out = String::with_capacity(size);
     let mut pos = 0;
     for (plan, site) in plans.iter().zip(sites) {
@@ -277,7 +278,7 @@ fn emit(text: &str, plans: &[Plan<'_>], sites: &[Site], queries: &Queries, size:
     }
     out.push_str(&text[pos..]);
     debug_assert_eq!(out.len(), size);
-    out.into_bytes()
+    out
 }
 
 /// What `cfsign rewrite` does: signs `body` as the operator, from a grant of

@@ -152,21 +152,21 @@ proptest! {
         let config = Config::builder().strategy(strategy).child_credential(child).build().unwrap();
         let out = rewrite(&body, &url, incoming, &config, &f.signer, &f.cache).unwrap();
         let check = Check { playlist_url: &url, incoming, verifier: &f.verifier, client_ip: None, child };
-        let checked = check.run(&body, &out.body);
+        let checked = check.run(&body, out.body.as_bytes());
         prop_assert_eq!(checked.signed.len(), out.summary.uris_signed);
         if out.summary.uris_signed == 0 {
-            prop_assert_eq!(&out.body, &body);
+            prop_assert_eq!(out.body.as_bytes(), &body[..]);
         }
         // m3u8-rs reads the same structure.
-        let mut reparsed = parse(&out.body);
+        let mut reparsed = parse(out.body.as_bytes());
         normalize(&mut reparsed);
         let mut original = parse(&body);
         normalize(&mut original);
         prop_assert_eq!(reparsed, original);
 
         // Twice: one credential per URI, and only the credentials differ.
-        let twice = rewrite(&out.body, &url, incoming, &config, &f.signer, &f.cache).unwrap();
-        let (_, uris) = extract(std::str::from_utf8(&twice.body).unwrap());
+        let twice = rewrite(out.body.as_bytes(), &url, incoming, &config, &f.signer, &f.cache).unwrap();
+        let (_, uris) = extract(&twice.body);
         for found in &uris {
             prop_assert!(count_param(&found.uri, "Signature") <= 1, "{}", found.uri);
             prop_assert!(count_param(&found.uri, "Signature-PREFIX") <= 1, "{}", found.uri);
@@ -193,7 +193,7 @@ proptest! {
         let out = rewrite(body.as_bytes(), &playlist_url("index.m3u8"), &f.wide, &Config::default(), &f.signer, &f.cache);
         if let Ok(out) = out {
             let (skeleton_in, uris_in) = extract(&body);
-            let (skeleton_out, uris_out) = extract(std::str::from_utf8(&out.body).unwrap());
+            let (skeleton_out, uris_out) = extract(&out.body);
             prop_assert_eq!(skeleton_in, skeleton_out);
             for (before, after) in uris_in.iter().zip(&uris_out) {
                 prop_assert_eq!(strip_uri(&before.uri), strip_uri(&after.uri));

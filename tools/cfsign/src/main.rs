@@ -275,7 +275,7 @@ fn rewrite(args: RewriteArgs) -> Result<String, Failure> {
         other => Failure(other.to_string(), 1),
     })?;
     std::io::stdout()
-        .write_all(&rewritten.body)
+        .write_all(rewritten.body.as_bytes())
         .map_err(|e| Failure(format!("stdout: {e}"), 1))?;
     let summary = &rewritten.summary;
     eprintln!(
