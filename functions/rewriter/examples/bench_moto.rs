@@ -63,7 +63,7 @@ async fn main() {
         .map(|n| (format!("movies/movie_1/p{n}.m3u8"), playlist(*n).into_bytes()))
         .collect();
     let refs: Vec<(&str, Vec<u8>)> = objects.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    let (bucket, _) = bucket(&refs).await;
+    let bucket = bucket(&refs).await;
     // The cold-start part that is ours: fetch the secret from (moto's)
     // Secrets Manager and parse the key.
     let sdk = signed_hls_aws::aws::sdk_config_for_endpoint(&moto().endpoint).await;
@@ -82,7 +82,9 @@ async fn main() {
         "key fetched from Secrets Manager (moto) and parsed: {:.2} ms",
         t.elapsed().as_secs_f64() * 1e3
     );
-    let deps = s3_deps(&[("REWRITE_MODE", &mode)], &bucket).await;
+    let s3 = signed_hls_aws::aws::s3_client(&sdk, true);
+    let store = std::sync::Arc::new(signed_hls_aws::store::S3Store::new(s3, &bucket, fast()));
+    let deps = deps(&[("REWRITE_MODE", &mode)], store).await;
     println!("mode={mode} runs={runs} (moto S3 on loopback, RSA-2048 SHA-1, handler called in-process)");
     println!(
         "{:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
@@ -92,7 +94,7 @@ async fn main() {
         let path = format!("/movies/movie_1/p{n}.m3u8");
         let q = viewer_query(&signer(PEM, KEY_ID), &path, &movie_policy());
         let t = Instant::now();
-        let r = handler(event(&path, &q, json!({})), &deps).await.unwrap();
+        let r = handler(get(&path, &q, json!({})), &deps).await.unwrap();
         let cold = t.elapsed().as_secs_f64() * 1e3;
         assert_eq!(r.status_code, 200, "{}", text(&r));
         let out_bytes = text(&r).len();
@@ -100,11 +102,11 @@ async fn main() {
         let mut gz = Vec::with_capacity(runs);
         for _ in 0..runs {
             let t = Instant::now();
-            let r = handler(event(&path, &q, json!({})), &deps).await.unwrap();
+            let r = handler(get(&path, &q, json!({})), &deps).await.unwrap();
             warm.push(t.elapsed().as_secs_f64() * 1e3);
             assert_eq!(r.status_code, 200);
             let t = Instant::now();
-            let r = handler(event(&path, &q, json!({"accept-encoding": "gzip"})), &deps)
+            let r = handler(get(&path, &q, json!({"accept-encoding": "gzip"})), &deps)
                 .await
                 .unwrap();
             gz.push(t.elapsed().as_secs_f64() * 1e3);

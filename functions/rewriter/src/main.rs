@@ -2,24 +2,20 @@
 use std::sync::Arc;
 
 use lambda_runtime::{run, service_fn};
-use rewriter::{Deps, Settings, handler};
-use signed_hls_aws::aws::{io_from_env, or_exit};
-use signed_hls_aws::{Env, KeyCache, now_epoch};
+use rewriter::{Deps, handler};
+use signed_hls_aws::shell::or_exit;
+use signed_hls_aws::{Env, RewriterConfig, now_epoch, shell};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
     let env = Env::from_process();
-    let settings = or_exit(Settings::from_env(&env), "configuration");
-    let (secret, store) = io_from_env(&env, &settings.common, Some(&settings.bucket)).await;
-    let store = or_exit(store.ok_or("S3_BUCKET: is required but not set"), "configuration");
-    let key = or_exit(KeyCache::load_lazy(secret, &settings.common).await, "signing key");
-    let secret_cf_url = key.snapshot().and_then(|k| k.secret_cf_url.clone());
-    let base_url = or_exit(
-        settings.common.resolve_base_url(secret_cf_url.as_deref()),
+    or_exit(shell::start_logging(&env), "configuration");
+    let config = or_exit(RewriterConfig::from_env(&env), "configuration");
+    let started = or_exit(shell::start(&config.common, Some(&config.bucket)).await, "start");
+    let deps = Arc::new(or_exit(
+        Deps::new(config, started, Box::new(now_epoch)),
         "configuration",
-    );
-    let deps = Arc::new(Deps::new(settings, base_url, key, store, Box::new(now_epoch)));
+    ));
     run(service_fn(move |event| {
         let deps = Arc::clone(&deps);
         async move { handler(event, &deps).await }

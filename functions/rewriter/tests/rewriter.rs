@@ -1,17 +1,14 @@
-//! rewriter end to end: the handler with the real S3 client against moto.
+//! rewriter's handler in-process, over a media folder ([`MediaDir`]): every
+//! status, the invariants, the strategies, rotation. The S3 wiring is
+//! tested against moto in `s3.rs`.
 
 mod support;
 
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use cloudfront_sign::{Cidr, Policy, SigningKey, Verifier};
 use rewriter::handler;
 use serde_json::json;
-use signed_hls_aws::aws::{s3_client, sdk_config_for_endpoint};
-use signed_hls_aws::store::S3Store;
-use signed_hls_aws::testing::closed_endpoint;
 use support::*;
 
 const MEDIA: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\nseg2.ts\n#EXT-X-ENDLIST\n";
@@ -23,7 +20,7 @@ fn ok_query() -> String {
     viewer_query(&signer(PEM, KEY_ID), "/movies/movie_1/index.m3u8", &movie_policy())
 }
 
-async fn standard_bucket() -> String {
+fn standard_media() -> MediaDir {
     let mut objects: Vec<(String, Vec<u8>)> = vec![
         ("movies/movie_1/index.m3u8".into(), MEDIA.as_bytes().to_vec()),
         ("movies/movie_1/cover.m3u8".into(), JPEG.to_vec()),
@@ -38,18 +35,14 @@ async fn standard_bucket() -> String {
     for (name, body) in corpus() {
         objects.push((format!("movies/movie_1/{name}"), body.into_bytes()));
     }
-    let refs: Vec<(&str, Vec<u8>)> = objects.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    bucket(&refs).await.0
+    let refs: Vec<(&str, &[u8])> = objects.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    MediaDir::new(&refs)
 }
 
 #[tokio::test]
 async fn refused_credentials_are_403_before_s3_is_read() {
-    let bucket = standard_bucket().await;
-    let sdk = sdk_config_for_endpoint(&moto().endpoint).await;
-    let counting = Arc::new(Counting {
-        inner: Arc::new(S3Store::new(s3_client(&sdk), &bucket, fast())),
-        reads: 0.into(),
-    });
+    let media = standard_media();
+    let counting = Counting::new(media.store());
     let deps = deps(&[], counting.clone()).await;
     let path = "/movies/movie_1/index.m3u8";
     let good = ok_query();
@@ -90,31 +83,26 @@ async fn refused_credentials_are_403_before_s3_is_read() {
         (other_movie.as_str(), "resource_mismatch"),
         (other_host.as_str(), "resource_mismatch"),
     ] {
-        let r = handler(event(path, query, json!({})), &deps).await.unwrap();
+        let r = handler(get(path, query, json!({})), &deps).await.unwrap();
         assert_eq!(r.status_code, 403, "{code}");
         assert_eq!(error_type(&r), code);
     }
-    assert_eq!(counting.reads.load(Ordering::SeqCst), 0, "a refused request read S3");
-    let r = handler(event(path, &good, json!({})), &deps).await.unwrap();
+    assert_eq!(counting.reads(), 0, "a refused request read S3");
+    let r = handler(get(path, &good, json!({})), &deps).await.unwrap();
     assert_eq!(r.status_code, 200, "{r:?}");
-    assert_eq!(counting.reads.load(Ordering::SeqCst), 1);
+    assert_eq!(counting.reads(), 1);
 
     // A key trusted through TRUSTED_PUBLIC_KEYS (rotation) is accepted.
     let trusted = json!({"KOTHERKEY": OTHER_PUBLIC_PEM}).to_string();
-    let sdk = sdk_config_for_endpoint(&moto().endpoint).await;
-    let deps = support::deps(
-        &[("TRUSTED_PUBLIC_KEYS", &trusted)],
-        Arc::new(S3Store::new(s3_client(&sdk), &bucket, fast())),
-    )
-    .await;
-    let r = handler(event(path, &foreign, json!({})), &deps).await.unwrap();
+    let deps = support::deps(&[("TRUSTED_PUBLIC_KEYS", &trusted)], media.store()).await;
+    let r = handler(get(path, &foreign, json!({})), &deps).await.unwrap();
     assert_eq!(r.status_code, 200, "{}", text(&r));
 }
 
 #[tokio::test]
 async fn ip_bound_credentials() {
-    let bucket = standard_bucket().await;
-    let deps = s3_deps(&[], &bucket).await;
+    let media = standard_media();
+    let deps = deps(&[], media.store()).await;
     let path = "/movies/movie_1/index.m3u8";
     let ip: IpAddr = "2001:db8::7".parse().unwrap();
     let policy = movie_policy().from_ip(Cidr::single(ip));
@@ -126,7 +114,7 @@ async fn ip_bound_credentials() {
         (json!({"cloudfront-viewer-address": "garbage"}), 403),
         (json!({}), 403), // the source IP is CloudFront's
     ] {
-        let r = handler(event(path, &query, headers.clone()), &deps).await.unwrap();
+        let r = handler(get(path, &query, headers.clone()), &deps).await.unwrap();
         assert_eq!(r.status_code, status, "{headers}");
         if status == 403 {
             assert_eq!(error_type(&r), "ip_not_allowed");
@@ -150,14 +138,8 @@ async fn ip_bound_credentials() {
 
 #[tokio::test]
 async fn bad_paths_are_400_and_never_read() {
-    let store = Arc::new(Counting {
-        inner: Arc::new(S3Store::new(
-            s3_client(&sdk_config_for_endpoint(&closed_endpoint()).await),
-            "b",
-            fast(),
-        )),
-        reads: 0.into(),
-    });
+    let media = standard_media();
+    let store = Counting::new(media.store());
     let deps = deps(&[], store.clone()).await;
     for (path, code) in [
         ("/movies/../private/keys.m3u8", "invalid_path"),
@@ -171,29 +153,26 @@ async fn bad_paths_are_400_and_never_read() {
         ("/movies/movie_1/seg1.ts", "not_a_playlist_path"),
         ("/movies/movie_1/index.m3u8.bak", "not_a_playlist_path"),
     ] {
-        let r = handler(event(path, &ok_query(), json!({})), &deps).await.unwrap();
+        let r = handler(get(path, &ok_query(), json!({})), &deps).await.unwrap();
         assert_eq!((r.status_code, error_type(&r).as_str()), (400, code), "{path}");
     }
     // pathParameters.proxy wins over rawPath (API Gateway route /{proxy+}).
-    let mut ev = event("/ignored", &ok_query(), json!({}));
+    let mut ev = get("/ignored", &ok_query(), json!({}));
     ev.payload
         .path_parameters
         .insert("proxy".into(), "movies/../x.m3u8".into());
     assert_eq!(handler(ev, &deps).await.unwrap().status_code, 400);
-    let r = handler(
-        event_method("DELETE", "/movies/movie_1/index.m3u8", "", json!({})),
-        &deps,
-    )
-    .await
-    .unwrap();
+    let r = handler(event("DELETE", "/movies/movie_1/index.m3u8", "", json!({})), &deps)
+        .await
+        .unwrap();
     assert_eq!((r.status_code, error_type(&r).as_str()), (405, "method_not_allowed"));
-    assert_eq!(store.reads.load(Ordering::SeqCst), 0);
+    assert_eq!(store.reads(), 0);
 }
 
 #[tokio::test]
-async fn missing_bad_and_unreachable_objects() {
-    let bucket = standard_bucket().await;
-    let deps = s3_deps(&[], &bucket).await;
+async fn missing_and_bad_objects() {
+    let media = standard_media();
+    let deps = deps(&[], media.store()).await;
     let q = |path: &str| viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
     for (path, status, code) in [
         ("/movies/movie_1/nope.m3u8", 404, "not_found"),
@@ -202,32 +181,27 @@ async fn missing_bad_and_unreachable_objects() {
         ("/movies/movie_1/latin1.m3u8", 502, "not_a_playlist"),
         ("/movies/movie_1/text.m3u8", 502, "not_a_playlist"),
     ] {
-        let r = handler(event(path, &q(path), json!({})), &deps).await.unwrap();
+        let r = handler(get(path, &q(path), json!({})), &deps).await.unwrap();
         assert_eq!((r.status_code, error_type(&r).as_str()), (status, code), "{path}");
     }
-    // Over MAX_PLAYLIST_BYTES: refused from Content-Length, not read.
-    let small = s3_deps(&[("MAX_PLAYLIST_BYTES", "20")], &bucket).await;
+    // Over MAX_PLAYLIST_BYTES: refused from the object's size, not read.
+    let small = support::deps(&[("MAX_PLAYLIST_BYTES", "20")], media.store()).await;
     let path = "/movies/movie_1/index.m3u8";
-    let r = handler(event(path, &q(path), json!({})), &small).await.unwrap();
+    let r = handler(get(path, &q(path), json!({})), &small).await.unwrap();
     assert_eq!((r.status_code, error_type(&r).as_str()), (502, "playlist_too_large"));
-    // S3 unreachable: 503 after the retries.
-    let down = s3_client(&sdk_config_for_endpoint(&closed_endpoint()).await);
-    let deps = support::deps(&[], Arc::new(S3Store::new(down, &bucket, fast()))).await;
-    let r = handler(event(path, &q(path), json!({})), &deps).await.unwrap();
-    assert_eq!((r.status_code, error_type(&r).as_str()), (503, "storage_unavailable"));
 }
 
 #[tokio::test]
 async fn ok_headers_cors_head_and_options() {
-    let bucket = standard_bucket().await;
-    let deps = s3_deps(
+    let media = standard_media();
+    let deps = deps(
         &[("CORS_ALLOWED_ORIGINS", "https://player.example,https://other.example")],
-        &bucket,
+        media.store(),
     )
     .await;
     let path = "/movies/movie_1/index.m3u8";
     let r = handler(
-        event(
+        get(
             path,
             &ok_query(),
             json!({"origin": "https://player.example", "accept-encoding": "gzip"}),
@@ -246,12 +220,12 @@ async fn ok_headers_cors_head_and_options() {
     assert_eq!(header(&r, "vary"), Some("Origin, Accept-Encoding"));
     // Small: not compressed even though gzip is accepted.
     assert!(!r.is_base64_encoded && header(&r, "content-encoding").is_none());
-    let r = handler(event_method("HEAD", path, &ok_query(), json!({})), &deps)
+    let r = handler(event("HEAD", path, &ok_query(), json!({})), &deps)
         .await
         .unwrap();
     assert_eq!((r.status_code, r.body.is_none()), (200, true));
     let r = handler(
-        event_method("OPTIONS", path, "", json!({"origin": "https://other.example"})),
+        event("OPTIONS", path, "", json!({"origin": "https://other.example"})),
         &deps,
     )
     .await
@@ -275,11 +249,11 @@ fn big_playlist(segments: usize) -> String {
 async fn ten_megabyte_playlist_goes_compressed_or_502() {
     let body = big_playlist(145_000);
     assert!(body.len() > 10_000_000, "{}", body.len());
-    let (bucket, _) = bucket(&[("movies/movie_1/big.m3u8", body.clone().into_bytes())]).await;
-    let deps = s3_deps(&[], &bucket).await;
+    let media = MediaDir::new(&[("movies/movie_1/big.m3u8", body.as_bytes())]);
+    let deps = deps(&[], media.store()).await;
     let path = "/movies/movie_1/big.m3u8";
     let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
-    let r = handler(event(path, &q, json!({"accept-encoding": "br, gzip;q=0.9"})), &deps)
+    let r = handler(get(path, &q, json!({"accept-encoding": "br, gzip;q=0.9"})), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 200, "{r:?}");
@@ -290,7 +264,7 @@ async fn ten_megabyte_playlist_goes_compressed_or_502() {
     let out = text(&r);
     assert_eq!(uris(&out).len(), 145_000);
     assert!(out.len() > body.len());
-    let r = handler(event(path, &q, json!({"accept-encoding": "identity"})), &deps)
+    let r = handler(get(path, &q, json!({"accept-encoding": "identity"})), &deps)
         .await
         .unwrap();
     assert_eq!((r.status_code, error_type(&r).as_str()), (502, "response_too_large"));
@@ -365,7 +339,7 @@ fn assert_no_wider_grant(out: &str, playlist_url: &str, incoming: &Policy, ip: O
 
 #[tokio::test]
 async fn invariant_no_outgoing_grant_is_wider_for_every_corpus_playlist_and_strategy() {
-    let bucket = standard_bucket().await;
+    let media = standard_media();
     let ip: IpAddr = "198.51.100.23".parse().unwrap();
     let grants = [
         (movie_policy(), None),
@@ -377,7 +351,7 @@ async fn invariant_no_outgoing_grant_is_wider_for_every_corpus_playlist_and_stra
     ];
     let mut total = 0;
     for mode in ["resign", "per-uri", "reuse"] {
-        let deps = s3_deps(&[("REWRITE_MODE", mode)], &bucket).await;
+        let deps = deps(&[("REWRITE_MODE", mode)], media.store()).await;
         for (name, original) in corpus() {
             for (policy, viewer) in &grants {
                 let path = format!("/movies/movie_1/{name}");
@@ -386,7 +360,7 @@ async fn invariant_no_outgoing_grant_is_wider_for_every_corpus_playlist_and_stra
                     Some(ip) => json!({"cloudfront-viewer-address": format!("{ip}:443")}),
                     None => json!({}),
                 };
-                let r = handler(event(&path, &q, headers), &deps).await.unwrap();
+                let r = handler(get(&path, &q, headers), &deps).await.unwrap();
                 if mode == "reuse" && r.status_code == 502 {
                     assert_eq!(error_type(&r), "reuse_not_covering", "{name}");
                     continue;
@@ -407,12 +381,12 @@ async fn invariant_no_outgoing_grant_is_wider_for_every_corpus_playlist_and_stra
 
 #[tokio::test]
 async fn child_playlists_carry_prefixed_copies_and_segments_do_not() {
-    let bucket = standard_bucket().await;
+    let media = standard_media();
     for mode in ["resign", "per-uri"] {
-        let deps = s3_deps(&[("REWRITE_MODE", mode)], &bucket).await;
+        let deps = deps(&[("REWRITE_MODE", mode)], media.store()).await;
         let path = "/movies/movie_1/master_full.m3u8";
         let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
-        let r = handler(event(path, &q, json!({})), &deps).await.unwrap();
+        let r = handler(get(path, &q, json!({})), &deps).await.unwrap();
         assert_eq!(r.status_code, 200);
         let out = text(&r);
         let child = out
@@ -429,13 +403,13 @@ async fn child_playlists_carry_prefixed_copies_and_segments_do_not() {
         let child_url = format!("{CF}/movies/movie_1/{child}");
         let stripped = cloudfront_sign::strip_params(&child_url, &cloudfront_sign::RESERVED_PARAMS);
         let (child_path, child_query) = stripped.strip_prefix(CF).unwrap().split_once('?').unwrap();
-        let r2 = handler(event(child_path, child_query, json!({})), &deps).await.unwrap();
+        let r2 = handler(get(child_path, child_query, json!({})), &deps).await.unwrap();
         // The child object is not in the bucket: 404 proves the credential passed.
         assert_eq!((r2.status_code, error_type(&r2).as_str()), (404, "not_found"), "{mode}");
 
         let path = "/movies/movie_1/media_ts_vod.m3u8";
         let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
-        let out = text(&handler(event(path, &q, json!({})), &deps).await.unwrap());
+        let out = text(&handler(get(path, &q, json!({})), &deps).await.unwrap());
         let segments: Vec<&str> = out.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
         assert!(!segments.is_empty());
         for s in segments {
@@ -448,21 +422,21 @@ async fn child_playlists_carry_prefixed_copies_and_segments_do_not() {
 
 #[tokio::test]
 async fn strategies_and_the_warm_signature_cache() {
-    let bucket = standard_bucket().await;
+    let media = standard_media();
     let path = "/movies/movie_1/media_ts_vod.m3u8";
     let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
 
-    let resign = s3_deps(&[], &bucket).await;
-    let out = text(&handler(event(path, &q, json!({})), &resign).await.unwrap());
+    let resign = deps(&[], media.store()).await;
+    let out = text(&handler(get(path, &q, json!({})), &resign).await.unwrap());
     let (hits, misses) = resign.signature_cache_stats().unwrap();
     assert_eq!((hits, misses), (0, 1), "resign: one signature for the playlist");
     // Warm: the same request computes nothing new.
-    let again = text(&handler(event(path, &q, json!({})), &resign).await.unwrap());
+    let again = text(&handler(get(path, &q, json!({})), &resign).await.unwrap());
     assert_eq!(again, out);
     assert_eq!(resign.signature_cache_stats().unwrap(), (1, 1));
 
-    let per_uri = s3_deps(&[("REWRITE_MODE", "per-uri")], &bucket).await;
-    let out = text(&handler(event(path, &q, json!({})), &per_uri).await.unwrap());
+    let per_uri = deps(&[("REWRITE_MODE", "per-uri")], media.store()).await;
+    let out = text(&handler(get(path, &q, json!({})), &per_uri).await.unwrap());
     let signed = uris(&out).iter().filter(|u| u.contains("Signature=")).count();
     assert!(signed > 1);
     assert!(
@@ -471,8 +445,8 @@ async fn strategies_and_the_warm_signature_cache() {
     );
     assert_eq!(per_uri.signature_cache_stats().unwrap().1 as usize, signed);
 
-    let reuse = s3_deps(&[("REWRITE_MODE", "reuse")], &bucket).await;
-    let out = text(&handler(event(path, &q, json!({})), &reuse).await.unwrap());
+    let reuse = deps(&[("REWRITE_MODE", "reuse")], media.store()).await;
+    let out = text(&handler(get(path, &q, json!({})), &reuse).await.unwrap());
     let incoming_sig = q.split('&').find_map(|p| p.strip_prefix("Signature-PREFIX=")).unwrap();
     for u in uris(&out).iter().filter(|u| u.contains("Signature=")) {
         assert!(
@@ -487,18 +461,18 @@ async fn strategies_and_the_warm_signature_cache() {
         path,
         &Policy::new(format!("{CF}{path}*"), NOW + 60),
     );
-    let r = handler(event(path, &narrow, json!({})), &reuse).await.unwrap();
+    let r = handler(get(path, &narrow, json!({})), &reuse).await.unwrap();
     assert_eq!((r.status_code, error_type(&r).as_str()), (502, "reuse_not_covering"));
 }
 
 #[tokio::test]
 async fn medium_playlists_are_gzipped_when_accepted() {
     let body = big_playlist(200);
-    let (bucket, _) = bucket(&[("movies/movie_1/medium.m3u8", body.into_bytes())]).await;
-    let deps = s3_deps(&[], &bucket).await;
+    let media = MediaDir::new(&[("movies/movie_1/medium.m3u8", body.as_bytes())]);
+    let deps = deps(&[], media.store()).await;
     let path = "/movies/movie_1/medium.m3u8";
     let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
-    let r = handler(event(path, &q, json!({"accept-encoding": "gzip, deflate"})), &deps)
+    let r = handler(get(path, &q, json!({"accept-encoding": "gzip, deflate"})), &deps)
         .await
         .unwrap();
     assert_eq!(
@@ -506,7 +480,7 @@ async fn medium_playlists_are_gzipped_when_accepted() {
         (200, true, Some("gzip"))
     );
     assert_eq!(uris(&text(&r)).len(), 200);
-    let r = handler(event(path, &q, json!({"accept-encoding": "gzip;q=0"})), &deps)
+    let r = handler(get(path, &q, json!({"accept-encoding": "gzip;q=0"})), &deps)
         .await
         .unwrap();
     assert_eq!((r.status_code, r.is_base64_encoded), (200, false));
@@ -514,40 +488,27 @@ async fn medium_playlists_are_gzipped_when_accepted() {
 
 #[tokio::test]
 async fn key_rotation_without_redeploy() {
-    use rewriter::{Deps, Settings};
-    use signed_hls_aws::{Env, KeyCache, secret::FileSecret};
-    let bucket = standard_bucket().await;
-    let file = std::env::temp_dir().join(format!("signed-hls-rotate-{}.json", std::process::id()));
-    std::fs::write(&file, json!({"key_pair_id": KEY_ID, "private_key": PEM}).to_string()).unwrap();
-    let settings = Settings::from_env(&Env::from_pairs([
-        ("SIGNING_KEY_FILE", file.to_str().unwrap()),
-        ("CF_URL", CF),
-        ("S3_BUCKET", "unused"),
-        ("KEY_REFRESH_SECONDS", "0"),
-    ]))
-    .unwrap();
-    let key = KeyCache::load(Arc::new(FileSecret::new(&file)), &settings.common)
-        .await
-        .unwrap();
-    let sdk = sdk_config_for_endpoint(&moto().endpoint).await;
-    let store = Arc::new(S3Store::new(s3_client(&sdk), &bucket, fast()));
-    let deps = Deps::new(settings, settings_base(), key, store, Box::new(|| NOW));
+    let media = standard_media();
+    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
+    let file = secret_file(
+        &json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}}).to_string(),
+    );
+    let deps = deps_with_secret(&file, &[("KEY_REFRESH_SECONDS", "0")], media.store()).await;
     let path = "/movies/movie_1/index.m3u8";
     let old_q = ok_query();
     assert_eq!(
-        handler(event(path, &old_q, json!({})), &deps)
-            .await
-            .unwrap()
-            .status_code,
+        handler(get(path, &old_q, json!({})), &deps).await.unwrap().status_code,
         200
     );
-    // Rotate: a new key under a new id.
-    std::fs::write(
-        &file,
-        json!({"key_pair_id": "KNEWKEY", "private_key": OTHER_PEM}).to_string(),
-    )
-    .unwrap();
-    let r = handler(event(path, &old_q, json!({})), &deps).await.unwrap();
+    // A planned rotation: sign with a new key under a new id, and keep the
+    // old one in the key group (as terraform/ writes the secret).
+    let rotated = json!({
+        "key_pair_id": "KNEWKEY",
+        "private_key": OTHER_PEM,
+        "public_keys": {"KNEWKEY": public(OTHER_PEM), KEY_ID: public(PEM)},
+    });
+    std::fs::write(&file, rotated.to_string()).unwrap();
+    let r = handler(get(path, &old_q, json!({})), &deps).await.unwrap();
     assert_eq!(r.status_code, 200, "a viewer mid-session keeps playing: {}", text(&r));
     assert!(
         text(&r).contains("Key-Pair-Id=KNEWKEY"),
@@ -555,7 +516,55 @@ async fn key_rotation_without_redeploy() {
     );
     let new_q = viewer_query(&signer(OTHER_PEM, "KNEWKEY"), path, &movie_policy());
     assert_eq!(
-        handler(event(path, &new_q, json!({})), &deps)
+        handler(get(path, &new_q, json!({})), &deps).await.unwrap().status_code,
+        200
+    );
+    std::fs::remove_file(file).unwrap();
+}
+
+/// Issue 11, finding 2: key A leaked; the secret switches to B and drops A.
+/// A warm rewriter must stop trusting A at its next refresh, even for a
+/// forged credential with a year-2100 window, instead of re-signing it with B.
+#[tokio::test]
+async fn emergency_rotation_drops_the_leaked_key() {
+    let media = standard_media();
+    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
+    let file = secret_file(
+        &json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}}).to_string(),
+    );
+    let path = "/movies/movie_1/index.m3u8";
+    let leaked = signer(PEM, KEY_ID);
+    let forged = viewer_query(
+        &leaked,
+        path,
+        &Policy::new(format!("{CF}/movies/*"), 4_102_444_800), // 2100-01-01
+    );
+    // Refreshed on every request (KEY_REFRESH_SECONDS=0), and on the hour.
+    let now = deps_with_secret(&file, &[("KEY_REFRESH_SECONDS", "0")], media.store()).await;
+    let hourly = deps_with_secret(&file, &[], media.store()).await;
+    for deps in [&now, &hourly] {
+        assert_eq!(
+            handler(get(path, &forged, json!({})), deps).await.unwrap().status_code,
+            200
+        );
+    }
+    let emergency = json!({
+        "key_pair_id": "KNEWKEY",
+        "private_key": OTHER_PEM,
+        "public_keys": {"KNEWKEY": public(OTHER_PEM)},
+    });
+    std::fs::write(&file, emergency.to_string()).unwrap();
+    for query in [&forged, &ok_query()] {
+        let r = handler(get(path, query, json!({})), &now).await.unwrap();
+        assert_eq!((r.status_code, error_type(&r).as_str()), (403, "unknown_key"));
+    }
+    let fresh = viewer_query(&signer(OTHER_PEM, "KNEWKEY"), path, &movie_policy());
+    let r = handler(get(path, &fresh, json!({})), &now).await.unwrap();
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    // Within KEY_REFRESH_SECONDS the old key is still trusted: the bound the
+    // README's emergency steps give (lower KEY_REFRESH_SECONDS to shorten it).
+    assert_eq!(
+        handler(get(path, &forged, json!({})), &hourly)
             .await
             .unwrap()
             .status_code,
@@ -564,46 +573,34 @@ async fn key_rotation_without_redeploy() {
     std::fs::remove_file(file).unwrap();
 }
 
-fn settings_base() -> signed_hls_aws::config::BaseUrl {
-    signed_hls_aws::config::BaseUrl::parse(CF).unwrap()
-}
-
 #[tokio::test]
 async fn the_secret_names_the_key_and_every_trusted_public_key() {
-    use rewriter::{Deps, Settings};
-    use signed_hls_aws::{Env, KeyCache, secret::FileSecret};
-    let bucket = standard_bucket().await;
+    use rewriter::Deps;
+    use signed_hls_aws::{Env, RewriterConfig};
+    let media = standard_media();
     let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
     // What terraform/ writes: the key, its id, and every key of the key group.
-    let file = std::env::temp_dir().join(format!("signed-hls-group-{}.json", std::process::id()));
     let secret = json!({
         "key_pair_id": KEY_ID,
         "private_key": PEM,
         "cf_url": CF,
         "public_keys": {KEY_ID: public(PEM), "KPREVIOUSKEY": public(OTHER_PEM)},
     });
-    std::fs::write(&file, secret.to_string()).unwrap();
-    // A stale CF_KEY_ID (the environment changes only with a redeploy) loses to the secret's id.
-    let settings = Settings::from_env(&Env::from_pairs([
+    let file = secret_file(&secret.to_string());
+    // No CF_URL (the secret's cf_url); a stale CF_KEY_ID (the environment
+    // changes only with a redeploy) loses to the secret's id.
+    let config = RewriterConfig::from_env(&Env::from_pairs([
         ("SIGNING_KEY_FILE", file.to_str().unwrap()),
         ("CF_KEY_ID", "KSTALEENVKEY"),
         ("S3_BUCKET", "unused"),
     ]))
     .unwrap();
-    let key = KeyCache::load(Arc::new(FileSecret::new(&file)), &settings.common)
-        .await
-        .unwrap();
-    let base_url = settings
-        .common
-        .resolve_base_url(key.snapshot().unwrap().secret_cf_url.as_deref())
-        .unwrap();
-    let sdk = sdk_config_for_endpoint(&moto().endpoint).await;
-    let store = Arc::new(S3Store::new(s3_client(&sdk), &bucket, fast()));
-    let deps = Deps::new(settings, base_url, key, store, Box::new(|| NOW));
+    let started = started(&config.common, &file, Some(media.store())).await;
+    let deps = Deps::new(config, started, Box::new(|| NOW)).unwrap();
     let path = "/movies/movie_1/index.m3u8";
     // A viewer whose URL was signed with the previous key of the group plays on.
     let previous = viewer_query(&signer(OTHER_PEM, "KPREVIOUSKEY"), path, &movie_policy());
-    let r = handler(event(path, &previous, json!({})), &deps).await.unwrap();
+    let r = handler(get(path, &previous, json!({})), &deps).await.unwrap();
     assert_eq!(r.status_code, 200, "{}", text(&r));
     assert!(
         text(&r).contains(&format!("Key-Pair-Id={KEY_ID}")),
@@ -612,7 +609,32 @@ async fn the_secret_names_the_key_and_every_trusted_public_key() {
     assert!(!text(&r).contains("KSTALEENVKEY"));
     // A key outside the group is still refused.
     let outsider = viewer_query(&signer(OTHER_PEM, "KNOTINGROUP"), path, &movie_policy());
-    let r = handler(event(path, &outsider, json!({})), &deps).await.unwrap();
+    let r = handler(get(path, &outsider, json!({})), &deps).await.unwrap();
     assert_eq!((r.status_code, error_type(&r).as_str()), (403, "unknown_key"));
     std::fs::remove_file(file).unwrap();
+}
+
+/// Issue 11, finding 6: `CF_URL` with an explicit `:443` is normalised once,
+/// so the grants are the ones CloudFront matches (URLs without the port).
+#[tokio::test]
+async fn cf_url_with_the_default_port_is_normalised() {
+    let media = standard_media();
+    let deps = deps(
+        &[("CF_URL", "https://D111111ABCDEF8.cloudfront.net:443/")],
+        media.store(),
+    )
+    .await;
+    assert_eq!(deps.base_url.url, CF);
+    let path = "/movies/movie_1/index.m3u8";
+    let r = handler(get(path, &ok_query(), json!({})), &deps).await.unwrap();
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    let out = text(&r);
+    let signed: Vec<String> = uris(&out).into_iter().filter(|u| u.contains("Signature=")).collect();
+    assert!(!signed.is_empty());
+    for uri in signed {
+        let url = format!("{CF}/movies/movie_1/{uri}");
+        verifier()
+            .verify_url(&url, "", NOW, None)
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
 }

@@ -33,7 +33,7 @@ use hyper_util::rt::TokioExecutor;
 use signed_hls_aws::SecretSource;
 use viewer_auth::{
     AuthError, AuthSettings, JwksSource, JwtRules, KeySet, MAX_JWKS_BYTES, Mode, RequestParts, SecretLocation,
-    SharedSecretRules, VIEWER_TOKEN_HEADER, Viewer,
+    SharedSecretRules, TokenLocations, VIEWER_TOKEN_HEADER, Viewer,
 };
 
 /// Fetches a URL's body with GET, bounded in size and time.
@@ -271,14 +271,15 @@ enum Gate {
 
 /// The gate in front of signing, from [`AuthSettings`].
 pub struct Authorizer {
-    settings: AuthSettings,
+    mode: &'static str,
+    locations: TokenLocations,
     gate: Gate,
 }
 
 impl std::fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authorizer")
-            .field("settings", &self.settings)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -287,14 +288,8 @@ impl Authorizer {
     /// `AUTH_MODE=none`: every request passes.
     pub fn open() -> Self {
         Authorizer {
-            settings: AuthSettings {
-                mode: Mode::None,
-                movies_claim: "movies".to_owned(),
-                leeway: 60,
-                locations: viewer_auth::TokenLocations::default(),
-                bind_token_expiry: false,
-                max_token_bytes: viewer_auth::DEFAULT_MAX_TOKEN_BYTES,
-            },
+            mode: "none",
+            locations: TokenLocations::default(),
             gate: Gate::Open,
         }
     }
@@ -333,21 +328,21 @@ impl Authorizer {
                 None => Gate::NoSecret,
             },
         };
-        Authorizer { settings, gate }
-    }
-
-    /// The settings.
-    pub fn settings(&self) -> &AuthSettings {
-        &self.settings
+        let mode = match settings.mode {
+            Mode::None => "none",
+            Mode::Jwt(_) => "jwt",
+            Mode::SharedSecret { .. } => "shared-secret",
+        };
+        Authorizer {
+            mode,
+            locations: settings.locations,
+            gate,
+        }
     }
 
     /// `none`, `jwt` or `shared-secret`, for logs.
     pub fn mode_name(&self) -> &'static str {
-        match self.settings.mode {
-            Mode::None => "none",
-            Mode::Jwt(_) => "jwt",
-            Mode::SharedSecret { .. } => "shared-secret",
-        }
+        self.mode
     }
 
     /// Whether a mode other than `none` is on.
@@ -395,7 +390,6 @@ impl Authorizer {
                 .filter_map(|v| v.to_str().ok()),
         );
         let query = self
-            .settings
             .locations
             .query_param
             .as_deref()
@@ -406,7 +400,7 @@ impl Authorizer {
             cookies: &cookies,
             query,
         };
-        let token = self.settings.locations.find(&parts).map_err(Denial::Auth)?;
+        let token = self.locations.find(&parts).map_err(Denial::Auth)?;
         let viewer = match &self.gate {
             Gate::Open => return Ok(None),
             Gate::NoSecret => return Err(Denial::Unavailable),

@@ -19,74 +19,39 @@
 //!
 //! It does no I/O of its own but the optional existence check through an
 //! [`ObjectStore`] and the authorizer's (JWKS, shared secret); the key
-//! arrives loaded in [`Deps`].
+//! arrives loaded in [`Deps`]. The URL's terms are a pure function,
+//! [`url_policy`]. The preflight, the method gate, CORS, the error answer and
+//! the log line are the shared shell's ([`signed_hls_aws::shell`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod auth;
 
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
+use aws_lambda_events::query_map::QueryMap;
 use cloudfront_sign::{Cidr, Policy};
-use http::{HeaderMap, HeaderValue, header};
+use http::header::InvalidHeaderValue;
+use http::{HeaderName, HeaderValue, header};
 use lambda_runtime::LambdaEvent;
-use signed_hls_aws::config::BaseUrl;
-use signed_hls_aws::http::{cors_allow_origin, viewer_ip};
-use signed_hls_aws::{CommonConfig, ConfigError, Env, KeyCache, ObjectStore, StoreError};
+use signed_hls_aws::http::viewer_ip;
+use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, RequestLog, Started};
+use signed_hls_aws::{BaseUrl, KeyCache, ObjectStore, SignurlConfig, StoreError};
 use thiserror::Error;
-use viewer_auth::{AuthError, AuthSettings};
+use viewer_auth::AuthError;
 
 use crate::auth::{Authorizer, Denial};
 
 /// The longest movie id accepted.
 pub const MAX_MOVIE_ID_LEN: usize = 64;
 
-/// The playlist key template (`PLAYLIST_KEY_TEMPLATE`), validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlaylistTemplate(String);
-
-impl PlaylistTemplate {
-    /// Validates a template: a relative key ending in `.m3u8`, with `{movie}`
-    /// in its directory part (so that the policy's `dir/*` covers one movie
-    /// only), no `..`, `.` or empty segments.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (dir, file) = text
-            .rsplit_once('/')
-            .ok_or("the template needs a directory (dir/{movie}/file.m3u8)")?;
-        if !dir.contains("{movie}") {
-            return Err("{movie} must appear in the directory part, so that the policy covers one movie".into());
-        }
-        if !file.ends_with(".m3u8") {
-            return Err("the template must name a .m3u8 file".into());
-        }
-        if text.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
-            return Err("no empty, '.' or '..' segments and no leading '/'".into());
-        }
-        let probe = text.replace("{movie}", "x");
-        if probe.contains(['{', '}']) || !probe.bytes().all(is_key_byte) {
-            return Err("only {movie} and the characters A-Z a-z 0-9 - _ . / are allowed".into());
-        }
-        Ok(PlaylistTemplate(text.to_owned()))
-    }
-
-    /// The S3 key of `movie`'s playlist (`movie` already validated).
-    pub fn key(&self, movie: &str) -> String {
-        self.0.replace("{movie}", movie)
-    }
-
-    /// The directory of `movie`'s playlist, without a trailing slash.
-    pub fn directory(&self, movie: &str) -> String {
-        let key = self.key(movie);
-        key.rsplit_once('/').map_or(key.clone(), |(d, _)| d.to_owned())
-    }
-}
-
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/')
-}
+/// A browser may send the viewer's token cross-origin.
+const ENDPOINT: Endpoint = Endpoint {
+    allow_headers: "authorization, x-viewer-token",
+};
 
 /// Whether `movie` is a valid id: 1 to 64 of `A-Z a-z 0-9 - _`.
 pub fn valid_movie_id(movie: &str) -> bool {
@@ -96,68 +61,10 @@ pub fn valid_movie_id(movie: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// `signurl`'s settings (the shared ones plus its own).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Shared settings (key, prefix, hash, CORS, IP binding).
-    pub common: CommonConfig,
-    /// `PLAYLIST_KEY_TEMPLATE` (default `movies/movie_{movie}/index.m3u8`).
-    pub template: PlaylistTemplate,
-    /// `URL_TTL_SECONDS` (default 21600, 6 h).
-    pub ttl_seconds: u64,
-    /// `NOT_BEFORE_SKEW_SECONDS` (default 0: no `DateGreaterThan`).
-    pub not_before_skew: Option<u64>,
-    /// `CHECK_PLAYLIST_EXISTS` (default false).
-    pub check_exists: bool,
-    /// `S3_BUCKET` (required only with `CHECK_PLAYLIST_EXISTS=true`).
-    pub bucket: Option<String>,
-    /// `AUTH_MODE` and the other `AUTH_*` / `JWT_*` settings.
-    pub auth: AuthSettings,
-}
-
-impl Settings {
-    /// Reads the settings; errors name the variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let common = CommonConfig::from_env(env)?;
-        let template = PlaylistTemplate::parse(
-            env.get("PLAYLIST_KEY_TEMPLATE")
-                .unwrap_or("movies/movie_{movie}/index.m3u8"),
-        )
-        .map_err(|r| ConfigError::new("PLAYLIST_KEY_TEMPLATE", r))?;
-        let ttl_seconds: u64 = env.parse_or("URL_TTL_SECONDS", 21_600)?;
-        if ttl_seconds == 0 || ttl_seconds > 366 * 86_400 {
-            return Err(ConfigError::new(
-                "URL_TTL_SECONDS",
-                "must be between 1 and 31622400 (366 days)",
-            ));
-        }
-        let skew: u64 = env.parse_or("NOT_BEFORE_SKEW_SECONDS", 0)?;
-        let check_exists = env.bool_or("CHECK_PLAYLIST_EXISTS", false)?;
-        let bucket = env.get("S3_BUCKET").map(str::to_owned);
-        if check_exists && bucket.is_none() {
-            return Err(ConfigError::new(
-                "S3_BUCKET",
-                "is required when CHECK_PLAYLIST_EXISTS=true",
-            ));
-        }
-        let auth = AuthSettings::from_lookup(|name| env.get(name).map(str::to_owned))
-            .map_err(|e| ConfigError::new(e.var, e.reason))?;
-        Ok(Settings {
-            common,
-            template,
-            ttl_seconds,
-            not_before_skew: (skew > 0).then_some(skew),
-            check_exists,
-            bucket,
-            auth,
-        })
-    }
-}
-
-/// What the handler needs: settings, the key, the optional store, a clock.
+/// What the handler needs, built once per cold start.
 pub struct Deps {
     /// The settings.
-    pub settings: Settings,
+    pub config: SignurlConfig,
     /// The public base URL (from `CF_URL` or the secret's `cf_url`).
     pub base_url: BaseUrl,
     /// The signing key.
@@ -166,17 +73,36 @@ pub struct Deps {
     pub store: Option<Arc<dyn ObjectStore>>,
     /// Seconds since the epoch (a parameter so tests can fix it).
     pub clock: Box<dyn Fn() -> u64 + Send + Sync>,
-    /// Who may ask ([`Authorizer::open`] for `AUTH_MODE=none`).
+    /// Who may ask.
     pub auth: Authorizer,
 }
 
+impl Deps {
+    /// Assembles the handler's dependencies from the cold start's results.
+    pub fn new(
+        config: SignurlConfig,
+        started: Started,
+        auth: Authorizer,
+        clock: Box<dyn Fn() -> u64 + Send + Sync>,
+    ) -> Self {
+        Deps {
+            config,
+            base_url: started.base_url,
+            key: started.key,
+            store: started.store,
+            clock,
+            auth,
+        }
+    }
+}
+
 /// Why a request fails; each maps to a status and a stable `error_type`.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum SignurlError {
-    /// Not GET/HEAD/OPTIONS.
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// What both functions share (405, 404, 503).
+    #[error(transparent)]
+    Common(#[from] CommonError),
     /// No `movie` parameter.
     #[error("missing movie parameter")]
     MissingMovie,
@@ -189,18 +115,12 @@ pub enum SignurlError {
     /// IP binding is on but the viewer's address is unknown.
     #[error("viewer address unknown: no valid CloudFront-Viewer-Address header")]
     ViewerAddressUnknown,
-    /// The playlist does not exist (existence check on).
-    #[error("playlist not found")]
-    NotFound,
-    /// S3 could not be reached after retries.
-    #[error("storage unavailable")]
-    Unavailable,
-    /// The signing key could not be loaded (Secrets Manager unavailable).
-    #[error("signing key unavailable")]
-    KeyUnavailable,
     /// The signer refused (e.g. the URL would exceed 8,192 bytes).
     #[error("cannot sign: {0}")]
-    Signing(String),
+    Signing(#[from] cloudfront_sign::Error),
+    /// The signed URL cannot be a `Location` header.
+    #[error("cannot sign: the URL is not a valid Location header")]
+    Location(#[source] InvalidHeaderValue),
     /// No valid viewer token (401) or no entitlement to the movie (403).
     #[error("{0}")]
     Auth(AuthError),
@@ -209,44 +129,128 @@ pub enum SignurlError {
     AuthUnavailable,
 }
 
-impl SignurlError {
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        match self {
-            SignurlError::MethodNotAllowed => 405,
-            SignurlError::MissingMovie
-            | SignurlError::InvalidMovie
-            | SignurlError::InvalidParameter(_)
-            | SignurlError::ViewerAddressUnknown => 400,
-            SignurlError::NotFound => 404,
-            SignurlError::Unavailable | SignurlError::KeyUnavailable | SignurlError::AuthUnavailable => 503,
-            SignurlError::Auth(e) => e.status(),
-            SignurlError::Signing(_) => 500,
-        }
-    }
-
-    /// A stable, machine-readable name.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            SignurlError::MethodNotAllowed => "method_not_allowed",
-            SignurlError::MissingMovie => "missing_movie",
-            SignurlError::InvalidMovie => "invalid_movie",
-            SignurlError::InvalidParameter(_) => "invalid_parameter",
-            SignurlError::ViewerAddressUnknown => "viewer_address_unknown",
-            SignurlError::NotFound => "not_found",
-            SignurlError::Unavailable => "storage_unavailable",
-            SignurlError::KeyUnavailable => "key_unavailable",
-            SignurlError::Signing(_) => "signing_failed",
-            SignurlError::Auth(e) => e.error_type(),
-            SignurlError::AuthUnavailable => "auth_unavailable",
+impl From<Denial> for SignurlError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::Auth(e) => SignurlError::Auth(e),
+            Denial::Unavailable => SignurlError::AuthUnavailable,
         }
     }
 }
 
-enum Format {
+impl ErrorAnswer for SignurlError {
+    fn status(&self) -> u16 {
+        match self {
+            SignurlError::Common(e) => e.status(),
+            SignurlError::MissingMovie
+            | SignurlError::InvalidMovie
+            | SignurlError::InvalidParameter(_)
+            | SignurlError::ViewerAddressUnknown => 400,
+            SignurlError::AuthUnavailable => 503,
+            SignurlError::Auth(e) => e.status(),
+            SignurlError::Signing(_) | SignurlError::Location(_) => 500,
+        }
+    }
+
+    fn error_type(&self) -> &'static str {
+        match self {
+            SignurlError::Common(e) => e.error_type(),
+            SignurlError::MissingMovie => "missing_movie",
+            SignurlError::InvalidMovie => "invalid_movie",
+            SignurlError::InvalidParameter(_) => "invalid_parameter",
+            SignurlError::ViewerAddressUnknown => "viewer_address_unknown",
+            SignurlError::Signing(_) | SignurlError::Location(_) => "signing_failed",
+            SignurlError::Auth(e) => e.error_type(),
+            SignurlError::AuthUnavailable => "auth_unavailable",
+        }
+    }
+
+    fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        match self {
+            SignurlError::Common(e) => e.headers(),
+            SignurlError::Auth(auth) => auth
+                .www_authenticate()
+                .and_then(|v| HeaderValue::from_str(&v).ok())
+                .map(|v| vec![(header::WWW_AUTHENTICATE, v)])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// How the URL is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `{"url": ..., "expires": epoch}` (the default).
     Json,
+    /// The bare URL as text.
     Text,
+    /// A 302 to the URL.
     Redirect,
+}
+
+impl Format {
+    /// From the `format` and `redirect` query parameters.
+    pub fn from_query(query: &QueryMap) -> Result<Self, SignurlError> {
+        let redirect = match query.first("redirect").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(_) => return Err(SignurlError::InvalidParameter("redirect must be true or false")),
+        };
+        match (redirect, query.first("format")) {
+            (true, _) => Ok(Format::Redirect),
+            (false, None | Some("json")) => Ok(Format::Json),
+            (false, Some("text")) => Ok(Format::Text),
+            (false, Some(_)) => Err(SignurlError::InvalidParameter("format must be json or text")),
+        }
+    }
+
+    fn answer(self, url: String, expires: u64) -> Result<Answer, SignurlError> {
+        Ok(match self {
+            Format::Json => {
+                let body = serde_json::json!({"url": url, "expires": expires}).to_string();
+                Answer::new(200, "application/json", Body::Text(body))
+            }
+            Format::Text => Answer::new(200, "text/plain; charset=utf-8", Body::Text(url)),
+            Format::Redirect => {
+                let location = HeaderValue::try_from(url).map_err(SignurlError::Location)?;
+                let mut answer =
+                    Answer::new(302, "text/plain; charset=utf-8", Body::Empty).header(header::LOCATION, location);
+                answer.response.headers.remove(header::CONTENT_TYPE);
+                answer
+            }
+        })
+    }
+}
+
+/// The terms of a URL for `resource` issued at `now`: valid for `ttl`
+/// seconds but no later than `token_expires` (when the viewer's token binds
+/// the expiry), from `now - skew` when a skew is set, and for `ip` only
+/// when given. A token already expired (within its leeway) makes no URL: it
+/// would be dead on arrival.
+pub fn url_policy(
+    resource: String,
+    now: u64,
+    ttl: u64,
+    skew: Option<u64>,
+    token_expires: Option<u64>,
+    ip: Option<IpAddr>,
+) -> Result<Policy, AuthError> {
+    let mut expires = now.saturating_add(ttl);
+    if let Some(token_expires) = token_expires {
+        if token_expires <= now {
+            return Err(AuthError::Expired);
+        }
+        expires = expires.min(token_expires);
+    }
+    let mut policy = Policy::new(resource, expires);
+    if let Some(skew) = skew {
+        policy = policy.not_before(now.saturating_sub(skew));
+    }
+    if let Some(ip) = ip {
+        policy = policy.from_ip(Cidr::single(ip));
+    }
+    Ok(policy)
 }
 
 /// The Lambda handler: never fails, every outcome is an HTTP response.
@@ -254,201 +258,83 @@ pub async fn handler(
     event: LambdaEvent<ApiGatewayV2httpRequest>,
     deps: &Deps,
 ) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
-    let started = Instant::now();
     let request = &event.payload;
-    let origin = request.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let cors = cors_allow_origin(&deps.settings.common.cors_allowed_origins, origin);
-    let outcome = respond(request, deps).await;
-    let (mut response, movie) = match outcome {
-        Ok((response, movie)) => (response, Some(movie)),
-        Err(e) => (error_response(&e), None),
-    };
-    add_cors(
-        &mut response.headers,
-        cors.as_deref(),
-        !deps.settings.common.cors_allowed_origins.is_empty(),
-    );
-    let status = response.status_code;
-    tracing::info!(
-        request_id = %event.context.request_id,
-        path = request.raw_path.as_deref().unwrap_or(""),
-        movie = movie.as_deref().unwrap_or(""),
-        status,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        strategy = "directory-policy",
-        auth_mode = deps.auth.mode_name(),
-        uris_signed = u64::from(status < 400 && request.request_context.http.method != http::Method::OPTIONS),
-        signatures_computed = u64::from(status < 400 && request.request_context.http.method != http::Method::OPTIONS),
-        "request"
-    );
-    Ok(response)
+    Ok(shell::serve(&event, ENDPOINT, &deps.config.common.cors, async |log| {
+        respond(request, deps, log).await
+    })
+    .await)
 }
 
-async fn respond(
-    request: &ApiGatewayV2httpRequest,
-    deps: &Deps,
-) -> Result<(ApiGatewayV2httpResponse, String), SignurlError> {
-    let method = &request.request_context.http.method;
-    if method == http::Method::OPTIONS {
-        let mut r = response(204, Body::Empty);
-        r.headers.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-        r.headers.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("authorization, x-viewer-token"),
-        );
-        r.headers
-            .insert("access-control-max-age", HeaderValue::from_static("600"));
-        return Ok((r, String::new()));
-    }
-    if method != http::Method::GET && method != http::Method::HEAD {
-        return Err(SignurlError::MethodNotAllowed);
-    }
+async fn respond(request: &ApiGatewayV2httpRequest, deps: &Deps, log: &mut RequestLog) -> Result<Answer, SignurlError> {
+    log.strategy = "directory-policy";
+    log.auth_mode = deps.auth.mode_name();
     let query = &request.query_string_parameters;
     let movie = query.first("movie").ok_or(SignurlError::MissingMovie)?;
     if !valid_movie_id(movie) {
         return Err(SignurlError::InvalidMovie);
     }
-    let redirect = match query.first("redirect").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("false" | "0") => false,
-        Some("true" | "1") => true,
-        Some(_) => return Err(SignurlError::InvalidParameter("redirect must be true or false")),
-    };
-    let format = match (redirect, query.first("format")) {
-        (true, _) => Format::Redirect,
-        (false, None | Some("json")) => Format::Json,
-        (false, Some("text")) => Format::Text,
-        (false, Some(_)) => return Err(SignurlError::InvalidParameter("format must be json or text")),
-    };
+    log.movie = movie.to_owned();
+    let format = Format::from_query(query)?;
     let now = (deps.clock)();
-    let viewer = deps
-        .auth
-        .authorize(request, movie, now)
-        .await
-        .map_err(|denial| match denial {
-            Denial::Auth(e) => SignurlError::Auth(e),
-            Denial::Unavailable => SignurlError::AuthUnavailable,
-        })?;
-    let settings = &deps.settings;
-    let client_ip = if settings.common.bind_viewer_ip {
-        let header = request
-            .headers
-            .get("cloudfront-viewer-address")
-            .and_then(|v| v.to_str().ok());
-        Some(header.and_then(viewer_ip).ok_or(SignurlError::ViewerAddressUnknown)?)
-    } else {
-        None
+    let viewer = deps.auth.authorize(request, movie, now).await?;
+    let config = &deps.config;
+    let ip = match config.common.bind_viewer_ip {
+        true => Some(bound_viewer_ip(request)?),
+        false => None,
     };
-    let key = settings.template.key(movie);
-    if settings.check_exists
-        && let Some(store) = &deps.store
-    {
-        match store.exists(&key).await {
-            Ok(true) => {}
-            Ok(false) | Err(StoreError::NotFound(_)) => return Err(SignurlError::NotFound),
-            Err(e) => {
-                tracing::warn!(error = %e, "existence check failed");
-                return Err(SignurlError::Unavailable);
-            }
-        }
-    }
-    let mut expires = now.saturating_add(settings.ttl_seconds);
-    if let Some(viewer) = &viewer
-        && settings.auth.bind_token_expiry
-    {
-        // The token's leeway does not stretch the URL: an exp already past
-        // (but within the leeway) would make a URL that is dead on arrival.
-        if viewer.expires <= now {
-            return Err(SignurlError::Auth(AuthError::Expired));
-        }
-        expires = expires.min(viewer.expires);
-    }
+    let key = config.template.key(movie);
+    check_exists(deps, &key).await?;
+    let token_expires = viewer.filter(|_| config.auth.bind_token_expiry).map(|v| v.expires);
     let base = &deps.base_url.url;
-    let mut policy = Policy::new(format!("{base}/{}/*", settings.template.directory(movie)), expires);
-    if let Some(skew) = settings.not_before_skew {
-        policy = policy.not_before(now.saturating_sub(skew));
-    }
-    if let Some(ip) = client_ip {
-        policy = policy.from_ip(Cidr::single(ip));
-    }
+    let resource = format!("{base}/{}/*", config.template.directory(movie));
+    let policy = url_policy(
+        resource,
+        now,
+        config.ttl_seconds,
+        config.not_before_skew,
+        token_expires,
+        ip,
+    )
+    .map_err(SignurlError::Auth)?;
     let loaded = deps.key.current().await.map_err(|e| {
         tracing::warn!(error = %e, "signing key unavailable");
-        SignurlError::KeyUnavailable
+        CommonError::KeyUnavailable
     })?;
-    let url = loaded
-        .signer
-        .sign_with_policy_and_copies(&format!("{base}/{key}"), &policy, &["", &settings.common.key_prefix])
-        .map_err(|e| SignurlError::Signing(e.to_string()))?;
-    let mut r = match format {
-        Format::Json => {
-            let body = serde_json::json!({"url": url, "expires": expires}).to_string();
-            let mut r = response(200, Body::Text(body));
-            r.headers
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            r
-        }
-        Format::Text => {
-            let mut r = response(200, Body::Text(url));
-            r.headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            r
-        }
-        Format::Redirect => {
-            let mut r = response(302, Body::Empty);
-            let location = HeaderValue::from_str(&url).map_err(|e| SignurlError::Signing(e.to_string()))?;
-            r.headers.insert(header::LOCATION, location);
-            r
-        }
-    };
+    let url =
+        loaded
+            .signer
+            .sign_with_policy_and_copies(&format!("{base}/{key}"), &policy, &config.common.key_suffix)?;
+    log.uris_signed = 1;
+    log.signatures_computed = 1;
     // Each answer is for one viewer (and maybe one IP): never cache it.
-    r.headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if method == http::Method::HEAD {
-        r.body = None;
-    }
-    Ok((r, movie.to_owned()))
+    Ok(format
+        .answer(url, policy.date_less_than)?
+        .header(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
 }
 
-fn response(status: u16, body: Body) -> ApiGatewayV2httpResponse {
-    let mut r = ApiGatewayV2httpResponse::default();
-    r.status_code = i64::from(status);
-    r.body = match body {
-        Body::Empty => None,
-        other => Some(other),
+/// The viewer's address from `CloudFront-Viewer-Address`, required when the
+/// URL is bound to it.
+fn bound_viewer_ip(request: &ApiGatewayV2httpRequest) -> Result<IpAddr, SignurlError> {
+    request
+        .headers
+        .get("cloudfront-viewer-address")
+        .and_then(|v| v.to_str().ok())
+        .and_then(viewer_ip)
+        .ok_or(SignurlError::ViewerAddressUnknown)
+}
+
+/// With `CHECK_PLAYLIST_EXISTS`, a 404 for a playlist that is not there.
+async fn check_exists(deps: &Deps, key: &str) -> Result<(), SignurlError> {
+    let Some(store) = &deps.store else {
+        return Ok(());
     };
-    r
-}
-
-/// The JSON error answer: `{"error": reason, "error_type": name}`.
-pub fn error_response(e: &SignurlError) -> ApiGatewayV2httpResponse {
-    let body = serde_json::json!({"error": e.to_string(), "error_type": e.error_type()}).to_string();
-    let mut r = response(e.status(), Body::Text(body));
-    r.headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r.headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let SignurlError::Auth(auth) = e
-        && let Some(value) = auth.www_authenticate().and_then(|v| HeaderValue::from_str(&v).ok())
-    {
-        r.headers.insert(header::WWW_AUTHENTICATE, value);
-    }
-    if matches!(e, SignurlError::MethodNotAllowed) {
-        r.headers
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
-    }
-    r
-}
-
-fn add_cors(headers: &mut HeaderMap, allow: Option<&str>, configured: bool) {
-    if let Some(value) = allow.and_then(|a| HeaderValue::from_str(a).ok()) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-    }
-    if configured {
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    match store.exists(key).await {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(StoreError::NotFound(_)) => Err(CommonError::NotFound.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "existence check failed");
+            Err(CommonError::StorageUnavailable.into())
+        }
     }
 }
 
@@ -478,51 +364,74 @@ mod tests {
     }
 
     #[test]
-    fn templates() {
-        let t = PlaylistTemplate::parse("movies/movie_{movie}/index.m3u8").unwrap();
-        assert_eq!(t.key("7"), "movies/movie_7/index.m3u8");
-        assert_eq!(t.directory("7"), "movies/movie_7");
-        let t = PlaylistTemplate::parse("v/{movie}/hls/master.m3u8").unwrap();
-        assert_eq!(t.directory("x"), "v/x/hls");
-        for bad in [
-            "movies/{movie}.m3u8",
-            "index.m3u8",
-            "/movies/{movie}/index.m3u8",
-            "movies/../{movie}/index.m3u8",
-            "movies//{movie}/index.m3u8",
-            "movies/{movie}/index.mp4",
-            "movies/{other}/{movie}/index.m3u8",
-            "movies/{movie}/in dex.m3u8",
-        ] {
-            assert!(PlaylistTemplate::parse(bad).is_err(), "{bad}");
-        }
+    fn url_terms() {
+        let r = || "https://d.example/movies/movie_1/*".to_owned();
+        let p = url_policy(r(), 1000, 600, None, None, None).unwrap();
+        assert_eq!(
+            (p.date_less_than, p.date_greater_than, p.ip_address),
+            (1600, None, None)
+        );
+        // The token caps the expiry, never extends it.
+        assert_eq!(
+            url_policy(r(), 1000, 600, None, Some(1200), None)
+                .unwrap()
+                .date_less_than,
+            1200
+        );
+        assert_eq!(
+            url_policy(r(), 1000, 600, None, Some(9999), None)
+                .unwrap()
+                .date_less_than,
+            1600
+        );
+        // A token at or past its expiry (within its leeway) makes no URL.
+        assert_eq!(
+            url_policy(r(), 1000, 600, None, Some(1000), None).unwrap_err(),
+            AuthError::Expired
+        );
+        assert_eq!(
+            url_policy(r(), 1000, 600, Some(30), None, None)
+                .unwrap()
+                .date_greater_than,
+            Some(970)
+        );
+        assert_eq!(
+            url_policy(r(), 10, 600, Some(30), None, None)
+                .unwrap()
+                .date_greater_than,
+            Some(0)
+        );
+        let ip: IpAddr = "2001:db8::7".parse().unwrap();
+        let p = url_policy(r(), 1000, 600, None, None, Some(ip)).unwrap();
+        assert_eq!(p.ip_address, Some(Cidr::single(ip)));
+        assert_eq!(
+            url_policy(r(), u64::MAX - 5, 600, None, None, None)
+                .unwrap()
+                .date_less_than,
+            u64::MAX
+        );
     }
 
     #[test]
-    fn settings_defaults_and_errors() {
-        let s = Settings::from_env(&Env::from_pairs([("SM_SECRET_NAME", "s")])).unwrap();
-        assert_eq!(s.ttl_seconds, 21_600);
-        assert_eq!(s.not_before_skew, None);
-        assert!(!s.check_exists);
-        let e = Settings::from_env(&Env::from_pairs([
-            ("SM_SECRET_NAME", "s"),
-            ("CHECK_PLAYLIST_EXISTS", "true"),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.var, "S3_BUCKET");
-        let e =
-            Settings::from_env(&Env::from_pairs([("SM_SECRET_NAME", "s"), ("URL_TTL_SECONDS", "abc")])).unwrap_err();
-        assert_eq!(e.var, "URL_TTL_SECONDS");
-        let e = Settings::from_env(&Env::from_pairs([
-            ("SM_SECRET_NAME", "s"),
-            ("PLAYLIST_KEY_TEMPLATE", "x.m3u8"),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.var, "PLAYLIST_KEY_TEMPLATE");
-        assert_eq!(s.auth.mode, viewer_auth::Mode::None);
-        let e = Settings::from_env(&Env::from_pairs([("SM_SECRET_NAME", "s"), ("AUTH_MODE", "oidc")])).unwrap_err();
-        assert_eq!(e.var, "AUTH_MODE");
-        let e = Settings::from_env(&Env::from_pairs([("SM_SECRET_NAME", "s"), ("AUTH_MODE", "jwt")])).unwrap_err();
-        assert_eq!(e.var, "JWT_ISSUER");
+    fn formats() {
+        let q = |pairs: &[(&str, &str)]| {
+            let map: std::collections::HashMap<String, Vec<String>> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+                .collect();
+            QueryMap::from(map)
+        };
+        assert_eq!(Format::from_query(&q(&[])).unwrap(), Format::Json);
+        assert_eq!(Format::from_query(&q(&[("format", "text")])).unwrap(), Format::Text);
+        assert_eq!(
+            Format::from_query(&q(&[("redirect", "TRUE"), ("format", "x")])).unwrap(),
+            Format::Redirect
+        );
+        for bad in [&[("format", "xml")][..], &[("redirect", "maybe")][..]] {
+            assert_eq!(
+                Format::from_query(&q(bad)).unwrap_err().error_type(),
+                "invalid_parameter"
+            );
+        }
     }
 }

@@ -2,34 +2,23 @@
 use std::sync::Arc;
 
 use lambda_runtime::{run, service_fn};
-use signed_hls_aws::aws::{io_from_env, or_exit};
-use signed_hls_aws::{Env, KeyCache, now_epoch};
+use signed_hls_aws::shell::or_exit;
+use signed_hls_aws::{Env, SignurlConfig, now_epoch, shell};
 use signurl::auth::authorizer_from_settings;
-use signurl::{Deps, Settings, handler};
+use signurl::{Deps, handler};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
     let env = Env::from_process();
-    let settings = or_exit(Settings::from_env(&env), "configuration");
-    let bucket = settings.bucket.as_deref().filter(|_| settings.check_exists);
-    let (secret, store) = io_from_env(&env, &settings.common, bucket).await;
-    let key = or_exit(KeyCache::load_lazy(secret, &settings.common).await, "signing key");
-    let secret_cf_url = key.snapshot().and_then(|k| k.secret_cf_url.clone());
-    let base_url = or_exit(
-        settings.common.resolve_base_url(secret_cf_url.as_deref()),
-        "configuration",
+    or_exit(shell::start_logging(&env), "configuration");
+    let config = or_exit(SignurlConfig::from_env(&env), "configuration");
+    let started = or_exit(
+        shell::start(&config.common, config.check_bucket.as_deref()).await,
+        "start",
     );
-    let auth = or_exit(authorizer_from_settings(&settings.auth).await, "viewer auth");
+    let auth = or_exit(authorizer_from_settings(&config.auth).await, "viewer auth");
     auth.warm_up().await;
-    let deps = Arc::new(Deps {
-        settings,
-        base_url,
-        key,
-        store,
-        clock: Box::new(now_epoch),
-        auth,
-    });
+    let deps = Arc::new(Deps::new(config, started, auth, Box::new(now_epoch)));
     run(service_fn(move |event| {
         let deps = Arc::clone(&deps);
         async move { handler(event, &deps).await }

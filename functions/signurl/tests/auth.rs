@@ -8,20 +8,19 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use signed_hls_aws::aws::{sdk_config_for_endpoint, secrets_client};
 use signed_hls_aws::secret::SecretsManagerSecret;
-use signed_hls_aws::testing::MotoServer;
-use signed_hls_aws::{Backoff, Env, KeyCache, SecretSource};
+use signed_hls_aws::testing::{MotoServer, PEM, event, header, json_body, secret_file, started, unique};
+use signed_hls_aws::{Backoff, Env, SecretSource, SignurlConfig};
 use signurl::auth::{Authorizer, HttpGet};
-use signurl::{Deps, Settings, handler};
+use signurl::{Deps, handler};
 
-const PEM: &str = include_str!("../../../layers/cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
 const TOKENS: &str = include_str!("../../../layers/viewer-auth/tests/fixtures/tokens.json");
 const JWKS: &str = include_str!("../../../layers/viewer-auth/tests/fixtures/jwks.json");
 const ROTATED: &str = include_str!("../../../layers/viewer-auth/tests/fixtures/jwks-rotated.json");
-const CF: &str = "https://d111111abcdef8.cloudfront.net";
+const CF: &str = signed_hls_aws::testing::CF;
 const JWKS_URL: &str = "https://issuer.test.invalid/.well-known/jwks.json";
 
 fn fixtures() -> Value {
@@ -68,11 +67,6 @@ fn moto() -> &'static MotoServer {
     MotoServer::shared(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn unique() -> u64 {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    N.fetch_add(1, Ordering::SeqCst) as u64
-}
-
 async fn secret(value: Option<&str>) -> Arc<SecretsManagerSecret> {
     let sdk = sdk_config_for_endpoint(&moto().endpoint).await;
     let client = secrets_client(&sdk);
@@ -101,19 +95,11 @@ async fn deps(pairs: &[(&str, &str)], http: Arc<FakeIssuer>, auth_secret: Option
         ("CF_KEY_ID", "K2JCJMDEHXQW5F"),
     ];
     env.extend_from_slice(pairs);
-    let settings = Settings::from_env(&Env::from_pairs(env)).unwrap();
-    let key = KeyCache::load(secret(Some(PEM)).await, &settings.common).await.unwrap();
-    let base_url = settings.common.resolve_base_url(None).unwrap();
-    let auth = Authorizer::new(settings.auth.clone(), http, auth_secret);
+    let config = SignurlConfig::from_env(&Env::from_pairs(env)).unwrap();
+    let started = started(&config.common, &secret_file(PEM), None).await;
+    let auth = Authorizer::new(config.auth.clone(), http, auth_secret);
     let now = now();
-    Deps {
-        settings,
-        base_url,
-        key,
-        store: None,
-        clock: Box::new(move || now),
-        auth,
-    }
+    Deps::new(config, started, auth, Box::new(move || now))
 }
 
 fn jwt_env(min_refresh: &'static str) -> Vec<(&'static str, &'static str)> {
@@ -135,19 +121,8 @@ fn issuer(body: Option<&'static str>) -> Arc<FakeIssuer> {
     })
 }
 
-fn event(query: &str, headers: Value) -> LambdaEvent<ApiGatewayV2httpRequest> {
-    let mut params = serde_json::Map::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        params.insert(k.to_owned(), Value::String(v.to_owned()));
-    }
-    let payload = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": "/content/media/signurl", "rawQueryString": query,
-        "headers": headers, "queryStringParameters": params,
-        "requestContext": {"http": {"method": "GET", "path": "/content/media/signurl", "sourceIp": "130.176.0.1"}, "requestId": "req-1"},
-        "isBase64Encoded": false
-    });
-    LambdaEvent::new(serde_json::from_value(payload).unwrap(), Context::default())
+fn get(query: &str, headers: Value) -> LambdaEvent<ApiGatewayV2httpRequest> {
+    event("GET", "/content/media/signurl", query, headers)
 }
 
 fn bearer(token: &str) -> Value {
@@ -155,21 +130,14 @@ fn bearer(token: &str) -> Value {
 }
 
 fn body(r: &ApiGatewayV2httpResponse) -> Value {
-    match r.body.as_ref() {
-        Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(t).unwrap(),
-        other => panic!("no text body: {other:?}"),
-    }
-}
-
-fn header<'a>(r: &'a ApiGatewayV2httpResponse, name: &str) -> Option<&'a str> {
-    r.headers.get(name).and_then(|v| v.to_str().ok())
+    json_body(r)
 }
 
 #[tokio::test]
 async fn valid_tokens_get_a_url_capped_at_the_token_expiry() {
     let deps = deps(&jwt_env("30"), issuer(Some(JWKS)), None).await;
     for name in ["rs256 valid", "es256 valid"] {
-        let r = handler(event("movie=1", bearer(&token(name))), &deps).await.unwrap();
+        let r = handler(get("movie=1", bearer(&token(name))), &deps).await.unwrap();
         assert_eq!(r.status_code, 200, "{name}: {:?}", r.body);
         // The fixture tokens expire 600 s after `now`, before URL_TTL_SECONDS (6 h).
         assert_eq!(body(&r)["expires"], now() + 600, "{name}");
@@ -181,7 +149,7 @@ async fn the_url_outlives_the_token_when_binding_is_off() {
     let mut env = jwt_env("30");
     env.push(("AUTH_BIND_TOKEN_EXPIRY", "false"));
     let deps = deps(&env, issuer(Some(JWKS)), None).await;
-    let r = handler(event("movie=1", bearer(&token("rs256 valid"))), &deps)
+    let r = handler(get("movie=1", bearer(&token("rs256 valid"))), &deps)
         .await
         .unwrap();
     assert_eq!(body(&r)["expires"], now() + 21_600);
@@ -202,7 +170,7 @@ async fn every_place_a_token_may_travel() {
         ("movie=1".to_owned(), json!({"cookie": format!("theme=dark; vt={t}")})),
         (format!("movie=1&token={t}"), json!({})),
     ] {
-        let r = handler(event(&query, headers.clone()), &deps).await.unwrap();
+        let r = handler(get(&query, headers.clone()), &deps).await.unwrap();
         assert_eq!(r.status_code, 200, "{headers}: {:?}", r.body);
     }
 }
@@ -210,7 +178,7 @@ async fn every_place_a_token_may_travel() {
 #[tokio::test]
 async fn missing_and_invalid_tokens_are_401_with_www_authenticate() {
     let deps = deps(&jwt_env("30"), issuer(Some(JWKS)), None).await;
-    let r = handler(event("movie=1", json!({})), &deps).await.unwrap();
+    let r = handler(get("movie=1", json!({})), &deps).await.unwrap();
     assert_eq!(r.status_code, 401);
     assert_eq!(header(&r, "www-authenticate"), Some("Bearer realm=\"signed-hls\""));
     assert_eq!(body(&r)["error_type"], "missing_token");
@@ -226,7 +194,7 @@ async fn missing_and_invalid_tokens_are_401_with_www_authenticate() {
         "oversized",
     ] {
         let t = token(name);
-        let r = handler(event("movie=1", bearer(&t)), &deps).await.unwrap();
+        let r = handler(get("movie=1", bearer(&t)), &deps).await.unwrap();
         assert_eq!(r.status_code, 401, "{name}");
         let www = header(&r, "www-authenticate").unwrap();
         assert!(
@@ -242,14 +210,14 @@ async fn missing_and_invalid_tokens_are_401_with_www_authenticate() {
 #[tokio::test]
 async fn valid_token_without_the_movie_is_403() {
     let deps = deps(&jwt_env("30"), issuer(Some(JWKS)), None).await;
-    let r = handler(event("movie=3", bearer(&token("rs256 valid"))), &deps)
+    let r = handler(get("movie=3", bearer(&token("rs256 valid"))), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 403);
     assert_eq!(body(&r)["error_type"], "not_entitled");
     assert_eq!(header(&r, "www-authenticate"), None);
     let r = handler(
-        event(
+        get(
             "movie=1",
             bearer(&token("no movies claim: valid but entitled to nothing")),
         ),
@@ -258,7 +226,7 @@ async fn valid_token_without_the_movie_is_403() {
     .await
     .unwrap();
     assert_eq!(r.status_code, 403);
-    let r = handler(event("movie=99", bearer(&token("star entitles every movie"))), &deps)
+    let r = handler(get("movie=99", bearer(&token("star entitles every movie"))), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 200);
@@ -269,7 +237,7 @@ async fn unknown_kid_refreshes_the_jwks_once_and_accepts_the_rotated_key() {
     let http = issuer(Some(JWKS));
     let deps = deps(&jwt_env("0"), Arc::clone(&http), None).await;
     let rotated_in = token("unknown kid, then rotated in");
-    let r = handler(event("movie=1", bearer(&rotated_in)), &deps).await.unwrap();
+    let r = handler(get("movie=1", bearer(&rotated_in)), &deps).await.unwrap();
     assert_eq!(r.status_code, 401, "rsa-2 is not published yet");
     assert_eq!(body(&r)["error_type"], "unknown_key");
     assert_eq!(
@@ -278,11 +246,11 @@ async fn unknown_kid_refreshes_the_jwks_once_and_accepts_the_rotated_key() {
         "first load, then one refresh for the unknown kid"
     );
     *http.body.lock().unwrap() = Some(ROTATED);
-    let r = handler(event("movie=1", bearer(&rotated_in)), &deps).await.unwrap();
+    let r = handler(get("movie=1", bearer(&rotated_in)), &deps).await.unwrap();
     assert_eq!(r.status_code, 200, "{:?}", r.body);
     assert_eq!(http.fetches.load(Ordering::SeqCst), 3);
     // rsa-1 has been rotated away: its tokens are refused now.
-    let r = handler(event("movie=1", bearer(&token("rs256 valid"))), &deps)
+    let r = handler(get("movie=1", bearer(&token("rs256 valid"))), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 401);
@@ -293,7 +261,7 @@ async fn unknown_kid_refreshes_are_rate_limited() {
     let http = issuer(Some(JWKS));
     let deps = deps(&jwt_env("3600"), Arc::clone(&http), None).await;
     for _ in 0..20 {
-        let r = handler(event("movie=1", bearer(&token("unknown kid, then rotated in"))), &deps)
+        let r = handler(get("movie=1", bearer(&token("unknown kid, then rotated in"))), &deps)
             .await
             .unwrap();
         assert_eq!(r.status_code, 401);
@@ -309,13 +277,13 @@ async fn unknown_kid_refreshes_are_rate_limited() {
 async fn jwks_unreachable_is_503_and_recovers() {
     let http = issuer(None);
     let deps = deps(&jwt_env("0"), Arc::clone(&http), None).await;
-    let r = handler(event("movie=1", bearer(&token("rs256 valid"))), &deps)
+    let r = handler(get("movie=1", bearer(&token("rs256 valid"))), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 503);
     assert_eq!(body(&r)["error_type"], "auth_unavailable");
     *http.body.lock().unwrap() = Some(JWKS);
-    let r = handler(event("movie=1", bearer(&token("rs256 valid"))), &deps)
+    let r = handler(get("movie=1", bearer(&token("rs256 valid"))), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 200);
@@ -327,17 +295,14 @@ async fn shared_secret_from_secrets_manager() {
     let source: Arc<dyn SecretSource> = secret(Some(doc["secret"].as_str().unwrap())).await;
     let env = [("AUTH_MODE", "shared-secret"), ("AUTH_SECRET_NAME", "see-source")];
     let deps = deps(&env, issuer(None), Some(source)).await;
-    let r = handler(event("movie=1", bearer(&token("shared valid"))), &deps)
+    let r = handler(get("movie=1", bearer(&token("shared valid"))), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 200, "{:?}", r.body);
     assert_eq!(body(&r)["expires"], now() + 300);
-    let r = handler(
-        event("movie=3", json!({"x-viewer-token": token("shared valid")})),
-        &deps,
-    )
-    .await
-    .unwrap();
+    let r = handler(get("movie=3", json!({"x-viewer-token": token("shared valid")})), &deps)
+        .await
+        .unwrap();
     assert_eq!(r.status_code, 403);
     for name in [
         "shared expired",
@@ -345,7 +310,7 @@ async fn shared_secret_from_secrets_manager() {
         "shared tampered payload",
         "shared lifetime too long",
     ] {
-        let r = handler(event("movie=1", bearer(&token(name))), &deps).await.unwrap();
+        let r = handler(get("movie=1", bearer(&token(name))), &deps).await.unwrap();
         assert_eq!(r.status_code, 401, "{name}");
     }
 }
@@ -355,7 +320,7 @@ async fn shared_secret_missing_is_503() {
     let source: Arc<dyn SecretSource> = secret(None).await;
     let env = [("AUTH_MODE", "shared-secret"), ("AUTH_SECRET_NAME", "see-source")];
     let deps = deps(&env, issuer(None), Some(source)).await;
-    let r = handler(event("movie=1", bearer(&token("shared valid"))), &deps)
+    let r = handler(get("movie=1", bearer(&token("shared valid"))), &deps)
         .await
         .unwrap();
     assert_eq!(r.status_code, 503);
@@ -364,6 +329,6 @@ async fn shared_secret_missing_is_503() {
 #[tokio::test]
 async fn auth_none_stays_open() {
     let deps = deps(&[], issuer(None), None).await;
-    let r = handler(event("movie=1", json!({})), &deps).await.unwrap();
+    let r = handler(get("movie=1", json!({})), &deps).await.unwrap();
     assert_eq!(r.status_code, 200);
 }

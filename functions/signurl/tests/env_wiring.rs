@@ -3,12 +3,9 @@
 //! comes from Secrets Manager and the existence check reads S3 (moto).
 //! In its own test binary because it sets process environment variables.
 
-use signed_hls_aws::aws::{io_from_env, s3_client, sdk_config_for_endpoint, secrets_client};
-use signed_hls_aws::testing::MotoServer;
-use signed_hls_aws::{Env, KeyCache};
-use signurl::Settings;
-
-const PEM: &str = include_str!("../../../layers/cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
+use signed_hls_aws::aws::{s3_client, sdk_config_for_endpoint, secrets_client};
+use signed_hls_aws::testing::{MotoServer, PEM};
+use signed_hls_aws::{Env, SignurlConfig, shell};
 
 #[tokio::test(flavor = "current_thread")]
 async fn aws_endpoint_url_drives_both_clients() {
@@ -21,7 +18,7 @@ async fn aws_endpoint_url_drives_both_clients() {
         .send()
         .await
         .unwrap();
-    let s3 = s3_client(&sdk);
+    let s3 = s3_client(&sdk, true);
     s3.create_bucket().bucket("wired-media").send().await.unwrap();
     s3.put_object()
         .bucket("wired-media")
@@ -49,12 +46,15 @@ async fn aws_endpoint_url_drives_both_clients() {
         // else reads the environment concurrently.
         unsafe { std::env::set_var(k, v) };
     }
-    let env = Env::from_process();
-    let settings = Settings::from_env(&env).unwrap();
-    let (secret, store) = io_from_env(&env, &settings.common, settings.bucket.as_deref()).await;
-    let key = KeyCache::load(secret, &settings.common).await.unwrap();
-    assert_eq!(key.snapshot().unwrap().signer.key_pair_id(), "K2JCJMDEHXQW5F");
-    let store = store.expect("an S3 store");
+    // What main does: one read of the environment, then the shared start-up.
+    let config = SignurlConfig::from_env(&Env::from_process()).unwrap();
+    assert!(config.common.s3_path_style, "AWS_ENDPOINT_URL makes S3 path-style");
+    let started = shell::start(&config.common, config.check_bucket.as_deref())
+        .await
+        .unwrap();
+    let key = started.key.snapshot().expect("the key loaded at start");
+    assert_eq!(key.signer.key_pair_id().as_str(), "K2JCJMDEHXQW5F");
+    let store = started.store.expect("an S3 store");
     assert!(store.exists("movies/movie_9/index.m3u8").await.unwrap());
     assert!(!store.exists("movies/movie_8/index.m3u8").await.unwrap());
     assert_eq!(store.get("movies/movie_9/index.m3u8", 100).await.unwrap(), b"#EXTM3U\n");

@@ -1,34 +1,22 @@
-//! signurl end to end: the handler with real SDK clients against moto.
+//! signurl's handler: in-process with the key from a file for every answer,
+//! and with the real SDK clients against moto for what only they can show
+//! (Secrets Manager's formats and failures, the existence check on S3).
 
 use std::sync::Arc;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use base64::Engine as _;
 use cloudfront_sign::{Verifier, VerifyingKey};
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use signed_hls_aws::aws::{s3_client, sdk_config_for_endpoint, secrets_client};
 use signed_hls_aws::secret::{SecretError, SecretsManagerSecret};
+use signed_hls_aws::shell::Started;
 use signed_hls_aws::store::S3Store;
-use signed_hls_aws::testing::{MotoServer, closed_endpoint};
-use signed_hls_aws::{Backoff, Env, KeyCache, ObjectStore, SecretSource};
-use signurl::{Deps, Settings, handler};
-
-const PEM: &str = include_str!("../../../layers/cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
-const EC_PEM: &str = include_str!("../../../layers/cloudfront-sign/tests/fixtures/ec_p256_pkcs8.pem");
-const NOW: u64 = 1_900_000_000;
-const CF: &str = "https://d111111abcdef8.cloudfront.net";
+use signed_hls_aws::testing::*;
+use signed_hls_aws::{Env, KeyCache, ObjectStore, SecretSource, SignurlConfig};
+use signurl::{Deps, handler};
 
 fn moto() -> &'static MotoServer {
     MotoServer::shared(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fast() -> Backoff {
-    Backoff {
-        attempts: 3,
-        initial: std::time::Duration::from_millis(10),
-        max: std::time::Duration::from_millis(20),
-    }
 }
 
 async fn put_secret(name: &str, value: &str) -> SecretsManagerSecret {
@@ -44,66 +32,29 @@ async fn put_secret(name: &str, value: &str) -> SecretsManagerSecret {
     SecretsManagerSecret::new(client, name, fast())
 }
 
-async fn deps_with(pairs: &[(&str, &str)], secret: &str, store: Option<Arc<dyn ObjectStore>>) -> Deps {
-    let mut env: Vec<(&str, &str)> = vec![
-        ("SM_SECRET_NAME", "ignored"),
-        ("CF_URL", CF),
-        ("CF_KEY_ID", "K2JCJMDEHXQW5F"),
-    ];
+fn config(pairs: &[(&str, &str)]) -> SignurlConfig {
+    let mut env: Vec<(&str, &str)> = vec![("SM_SECRET_NAME", "ignored"), ("CF_URL", CF), ("CF_KEY_ID", KEY_ID)];
     env.extend_from_slice(pairs);
-    let settings = Settings::from_env(&Env::from_pairs(env)).unwrap();
-    let name = format!("signurl-{}", unique());
-    let source = Arc::new(put_secret(&name, secret).await);
-    let key = KeyCache::load(source, &settings.common).await.unwrap();
-    let base_url = settings.common.resolve_base_url(None).unwrap();
-    Deps {
-        settings,
-        base_url,
-        key,
-        store,
-        clock: Box::new(|| NOW),
-        auth: signurl::auth::Authorizer::open(),
-    }
+    SignurlConfig::from_env(&Env::from_pairs(env)).unwrap()
 }
 
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::SeqCst)
+/// The handler's dependencies: the key `secret` read from a file, at [`NOW`].
+async fn deps_with(pairs: &[(&str, &str)], secret: &str, store: Option<Arc<dyn ObjectStore>>) -> Deps {
+    let config = config(pairs);
+    let started = started(&config.common, &secret_file(secret), store).await;
+    Deps::new(config, started, signurl::auth::Authorizer::open(), Box::new(|| NOW))
 }
 
-fn event(query: &str, headers: Value) -> LambdaEvent<ApiGatewayV2httpRequest> {
-    event_method("GET", query, headers)
+fn signurl(
+    method: &str,
+    query: &str,
+    headers: Value,
+) -> lambda_runtime::LambdaEvent<aws_lambda_events::apigw::ApiGatewayV2httpRequest> {
+    event(method, "/content/media/signurl", query, headers)
 }
 
-fn event_method(method: &str, query: &str, headers: Value) -> LambdaEvent<ApiGatewayV2httpRequest> {
-    let mut params = serde_json::Map::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        params.insert(k.to_owned(), Value::String(v.to_owned()));
-    }
-    let payload = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/content/media/signurl",
-        "rawQueryString": query,
-        "headers": headers,
-        "queryStringParameters": params,
-        "requestContext": {"http": {"method": method, "path": "/content/media/signurl", "sourceIp": "130.176.0.1"}, "requestId": "req-1"},
-        "isBase64Encoded": false
-    });
-    LambdaEvent::new(serde_json::from_value(payload).unwrap(), Context::default())
-}
-
-fn body_json(r: &ApiGatewayV2httpResponse) -> Value {
-    match r.body.as_ref() {
-        Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(t).unwrap(),
-        other => panic!("no text body: {other:?}"),
-    }
-}
-
-fn header<'a>(r: &'a ApiGatewayV2httpResponse, name: &str) -> Option<&'a str> {
-    r.headers.get(name).and_then(|v| v.to_str().ok())
+fn get(query: &str, headers: Value) -> lambda_runtime::LambdaEvent<aws_lambda_events::apigw::ApiGatewayV2httpRequest> {
+    signurl("GET", query, headers)
 }
 
 fn verifier(pem: &str) -> Verifier {
@@ -118,11 +69,11 @@ fn verifier(pem: &str) -> Verifier {
 #[tokio::test]
 async fn json_answer_is_a_directory_policy_with_prefixed_copies() {
     let deps = deps_with(&[], PEM, None).await;
-    let r = handler(event("movie=1", json!({})), &deps).await.unwrap();
+    let r = handler(get("movie=1", json!({})), &deps).await.unwrap();
     assert_eq!(r.status_code, 200);
     assert_eq!(header(&r, "content-type"), Some("application/json"));
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
-    let body = body_json(&r);
+    let body = json_body(&r);
     assert_eq!(body["expires"], NOW + 21_600);
     let url = body["url"].as_str().unwrap();
     assert!(
@@ -153,7 +104,7 @@ async fn json_answer_is_a_directory_policy_with_prefixed_copies() {
 async fn text_redirect_head_and_options() {
     let deps = deps_with(&[("CORS_ALLOWED_ORIGINS", "https://player.example")], PEM, None).await;
     let r = handler(
-        event("movie=abc_1-x&format=text", json!({"origin": "https://player.example"})),
+        get("movie=abc_1-x&format=text", json!({"origin": "https://player.example"})),
         &deps,
     )
     .await
@@ -171,7 +122,7 @@ async fn text_redirect_head_and_options() {
     assert!(url.starts_with(&format!("{CF}/movies/movie_abc_1-x/index.m3u8?")));
 
     let r = handler(
-        event("movie=1&redirect=true", json!({"origin": "https://evil.example"})),
+        get("movie=1&redirect=true", json!({"origin": "https://evil.example"})),
         &deps,
     )
     .await
@@ -186,7 +137,7 @@ async fn text_redirect_head_and_options() {
     assert_eq!(header(&r, "vary"), Some("Origin"));
 
     let r = handler(
-        event_method("OPTIONS", "", json!({"origin": "https://player.example"})),
+        signurl("OPTIONS", "", json!({"origin": "https://player.example"})),
         &deps,
     )
     .await
@@ -197,11 +148,9 @@ async fn text_redirect_head_and_options() {
         Some("https://player.example")
     );
 
-    let r = handler(event_method("POST", "movie=1", json!({})), &deps)
-        .await
-        .unwrap();
+    let r = handler(signurl("POST", "movie=1", json!({})), &deps).await.unwrap();
     assert_eq!(
-        (r.status_code, body_json(&r)["error_type"].as_str()),
+        (r.status_code, json_body(&r)["error_type"].as_str()),
         (405, Some("method_not_allowed"))
     );
 }
@@ -220,8 +169,8 @@ async fn bad_input_is_400_with_a_reason() {
         ("movie=1&format=xml", "invalid_parameter"),
         ("movie=1&redirect=maybe", "invalid_parameter"),
     ] {
-        let r = handler(event(query, json!({})), &deps).await.unwrap();
-        let body = body_json(&r);
+        let r = handler(get(query, json!({})), &deps).await.unwrap();
+        let body = json_body(&r);
         assert_eq!(r.status_code, 400, "{query}");
         // An empty movie= is read as absent by the event parser or as invalid; both are 400.
         if query != "movie=" {
@@ -249,11 +198,11 @@ async fn ip_binding_skew_and_sha256() {
         ("2001:db8::5:4431", "2001:db8::5"),
         ("[2001:db8::5]:443", "2001:db8::5"),
     ] {
-        let r = handler(event("movie=1", json!({"cloudfront-viewer-address": address})), &deps)
+        let r = handler(get("movie=1", json!({"cloudfront-viewer-address": address})), &deps)
             .await
             .unwrap();
         assert_eq!(r.status_code, 200, "{address}");
-        let url = body_json(&r)["url"].as_str().unwrap().to_owned();
+        let url = json_body(&r)["url"].as_str().unwrap().to_owned();
         assert!(url.contains("Hash-Algorithm=SHA256"));
         let v = verifier(EC_PEM);
         let ip: std::net::IpAddr = ip.parse().unwrap();
@@ -271,9 +220,9 @@ async fn ip_binding_skew_and_sha256() {
         );
     }
     for headers in [json!({}), json!({"cloudfront-viewer-address": "garbage"})] {
-        let r = handler(event("movie=1", headers), &deps).await.unwrap();
+        let r = handler(get("movie=1", headers), &deps).await.unwrap();
         assert_eq!(
-            (r.status_code, body_json(&r)["error_type"].as_str()),
+            (r.status_code, json_body(&r)["error_type"].as_str()),
             (400, Some("viewer_address_unknown"))
         );
     }
@@ -282,7 +231,7 @@ async fn ip_binding_skew_and_sha256() {
 #[tokio::test]
 async fn existence_check_404_and_503() {
     let sdk = sdk_config_for_endpoint(&moto().endpoint).await;
-    let s3 = s3_client(&sdk);
+    let s3 = s3_client(&sdk, true);
     let bucket = format!("media-{}", unique());
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     s3.put_object()
@@ -296,21 +245,21 @@ async fn existence_check_404_and_503() {
     let env = [("CHECK_PLAYLIST_EXISTS", "true"), ("S3_BUCKET", bucket.as_str())];
     let deps = deps_with(&env, PEM, Some(store)).await;
     assert_eq!(
-        handler(event("movie=1", json!({})), &deps).await.unwrap().status_code,
+        handler(get("movie=1", json!({})), &deps).await.unwrap().status_code,
         200
     );
-    let r = handler(event("movie=2", json!({})), &deps).await.unwrap();
+    let r = handler(get("movie=2", json!({})), &deps).await.unwrap();
     assert_eq!(
-        (r.status_code, body_json(&r)["error_type"].as_str()),
+        (r.status_code, json_body(&r)["error_type"].as_str()),
         (404, Some("not_found"))
     );
 
-    let down = s3_client(&sdk_config_for_endpoint(&closed_endpoint()).await);
+    let down = s3_client(&sdk_config_for_endpoint(&closed_endpoint()).await, true);
     let store: Arc<dyn ObjectStore> = Arc::new(S3Store::new(down, &bucket, fast()));
     let deps = deps_with(&env, PEM, Some(store)).await;
-    let r = handler(event("movie=1", json!({})), &deps).await.unwrap();
+    let r = handler(get("movie=1", json!({})), &deps).await.unwrap();
     assert_eq!(
-        (r.status_code, body_json(&r)["error_type"].as_str()),
+        (r.status_code, json_body(&r)["error_type"].as_str()),
         (503, Some("storage_unavailable"))
     );
 }
@@ -338,12 +287,12 @@ async fn every_secret_format_from_secrets_manager() {
         }
         if i == 2 {
             // CF_KEY_ID and CF_URL unset: both come from the JSON secret.
-            let settings = Settings::from_env(&Env::from_pairs([("SM_SECRET_NAME", "x")])).unwrap();
-            let key = KeyCache::load(Arc::new(source), &settings.common).await.unwrap();
-            assert_eq!(key.snapshot().unwrap().signer.key_pair_id(), "KFROMSECRET");
-            let base = settings
+            let config = SignurlConfig::from_env(&Env::from_pairs([("SM_SECRET_NAME", "x")])).unwrap();
+            let key = KeyCache::load(Arc::new(source), &config.common).await.unwrap();
+            assert_eq!(key.snapshot().unwrap().signer.key_pair_id().as_str(), "KFROMSECRET");
+            let base = config
                 .common
-                .resolve_base_url(key.snapshot().unwrap().secret_cf_url.as_deref())
+                .base_url(key.snapshot().unwrap().secret_cf_url.as_deref())
                 .unwrap();
             assert_eq!(base.url, "https://dsecret.cloudfront.net");
         }
@@ -393,12 +342,7 @@ async fn secret_errors_missing_garbage_and_unavailable() {
 
 #[tokio::test]
 async fn secrets_manager_down_at_cold_start_answers_503_then_recovers() {
-    let settings = Settings::from_env(&Env::from_pairs([
-        ("SM_SECRET_NAME", "x"),
-        ("CF_URL", CF),
-        ("CF_KEY_ID", "K2JCJMDEHXQW5F"),
-    ]))
-    .unwrap();
+    let config = config(&[]);
     let down = SecretsManagerSecret::new(
         secrets_client(&sdk_config_for_endpoint(&closed_endpoint()).await),
         "x",
@@ -406,23 +350,21 @@ async fn secrets_manager_down_at_cold_start_answers_503_then_recovers() {
     );
     // load() fails; load_lazy() starts without a key.
     assert!(
-        KeyCache::load(Arc::new(down.clone()), &settings.common)
+        KeyCache::load(Arc::new(down.clone()), &config.common)
             .await
             .unwrap_err()
             .is_unavailable()
     );
-    let key = KeyCache::load_lazy(Arc::new(down), &settings.common).await.unwrap();
-    let deps = Deps {
-        base_url: settings.common.resolve_base_url(None).unwrap(),
-        settings,
+    let key = KeyCache::load_lazy(Arc::new(down), &config.common).await.unwrap();
+    let started = Started {
+        base_url: config.common.base_url(None).unwrap(),
         key,
         store: None,
-        clock: Box::new(|| NOW),
-        auth: signurl::auth::Authorizer::open(),
     };
-    let r = handler(event("movie=1", json!({})), &deps).await.unwrap();
+    let deps = Deps::new(config, started, signurl::auth::Authorizer::open(), Box::new(|| NOW));
+    let r = handler(get("movie=1", json!({})), &deps).await.unwrap();
     assert_eq!(
-        (r.status_code, body_json(&r)["error_type"].as_str()),
+        (r.status_code, json_body(&r)["error_type"].as_str()),
         (503, Some("key_unavailable"))
     );
 }

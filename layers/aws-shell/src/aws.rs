@@ -6,8 +6,13 @@
 //! LocalStack. The SDK's own retries are off: [`Backoff`](crate::Backoff)
 //! retries, so that attempts and delays are ours to bound.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::{CommonConfig, KeySourceConfig};
+use crate::secret::{FileSecret, SecretsManagerSecret};
+use crate::store::{FsStore, S3Store};
+use crate::{Backoff, ObjectStore, SecretSource};
 use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
 
 fn timeouts() -> TimeoutConfig {
@@ -40,12 +45,11 @@ pub async fn sdk_config_for_endpoint(endpoint_url: &str) -> SdkConfig {
         .await
 }
 
-/// An S3 client; path-style addressing when an endpoint override is set
-/// (a local server has no per-bucket host names).
-pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let local = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+/// An S3 client; path-style addressing when `path_style` (a local server
+/// has no per-bucket host names: [`CommonConfig::s3_path_style`](crate::CommonConfig::s3_path_style)).
+pub fn s3_client(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(local)
+        .force_path_style(path_style || config.endpoint_url().is_some())
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
@@ -68,63 +72,43 @@ pub fn describe_sdk_error(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The key's source and the object store for a function, from `config`:
-/// Secrets Manager (with retries) or `SIGNING_KEY_FILE`; S3 bucket `bucket`
-/// (with retries) or `LOCAL_MEDIA_DIR`; no store when `bucket` is `None`.
+/// Secrets Manager (with retries) or `SIGNING_KEY_FILE`; the bucket
+/// `bucket` (with retries) or `LOCAL_MEDIA_DIR`; no store when `bucket` is
+/// `None`.
 ///
 /// The SDK configuration (region, credentials) is loaded only when an AWS
 /// service is used, so that a local run with a key file and a media folder
 /// needs no AWS settings at all.
-pub async fn io_from_env(
-    env: &crate::Env,
-    config: &crate::CommonConfig,
+pub async fn io_from_config(
+    config: &CommonConfig,
     bucket: Option<&str>,
-) -> (
-    std::sync::Arc<dyn crate::SecretSource>,
-    Option<std::sync::Arc<dyn crate::ObjectStore>>,
-) {
-    use std::sync::Arc;
-    let local_media = env.get("LOCAL_MEDIA_DIR");
-    let needs_sdk = matches!(config.key_source, crate::KeySourceConfig::SecretsManager(_))
-        || (bucket.is_some() && local_media.is_none());
-    let sdk = if needs_sdk {
-        Some(sdk_config_from_env().await)
-    } else {
-        None
+) -> (Arc<dyn SecretSource>, Option<Arc<dyn ObjectStore>>) {
+    let mut sdk: Option<SdkConfig> = None;
+    let source: Arc<dyn SecretSource> = match &config.key_source {
+        KeySourceConfig::File(path) => Arc::new(FileSecret::new(path.clone())),
+        KeySourceConfig::SecretsManager(id) => {
+            let loaded = sdk.insert(sdk_config_from_env().await);
+            Arc::new(SecretsManagerSecret::new(
+                secrets_client(loaded),
+                id.clone(),
+                Backoff::default(),
+            ))
+        }
     };
-    let source: Arc<dyn crate::SecretSource> =
-        match (&config.key_source, &sdk) {
-            (crate::KeySourceConfig::SecretsManager(id), Some(sdk)) => Arc::new(
-                crate::secret::SecretsManagerSecret::new(secrets_client(sdk), id.clone(), crate::Backoff::default()),
-            ),
-            (crate::KeySourceConfig::SecretsManager(_), None) | (crate::KeySourceConfig::File(_), _) => {
-                let path = match &config.key_source {
-                    crate::KeySourceConfig::File(path) => path.clone(),
-                    crate::KeySourceConfig::SecretsManager(_) => String::new(),
-                };
-                Arc::new(crate::secret::FileSecret::new(path))
-            }
-        };
-    let store: Option<Arc<dyn crate::ObjectStore>> = match (bucket, local_media, &sdk) {
-        (None, _, _) => None,
-        (Some(_), Some(dir), _) => Some(Arc::new(crate::store::FsStore::new(dir))),
-        (Some(bucket), None, Some(sdk)) => Some(Arc::new(crate::store::S3Store::new(
-            s3_client(sdk),
-            bucket,
-            crate::Backoff::default(),
-        ))),
-        (Some(_), None, None) => None,
+    let store: Option<Arc<dyn ObjectStore>> = match (bucket, &config.local_media_dir) {
+        (None, _) => None,
+        (Some(_), Some(dir)) => Some(Arc::new(FsStore::new(dir))),
+        (Some(bucket), None) => {
+            let loaded = match sdk {
+                Some(loaded) => loaded,
+                None => sdk_config_from_env().await,
+            };
+            Some(Arc::new(S3Store::new(
+                s3_client(&loaded, config.s3_path_style),
+                bucket,
+                Backoff::default(),
+            )))
+        }
     };
     (source, store)
-}
-
-/// Unwraps a cold-start result, or logs the error and exits with status 1
-/// (Lambda then reports an init failure with this message).
-pub fn or_exit<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> T {
-    match result {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "cold start failed ({what})");
-            std::process::exit(1)
-        }
-    }
 }

@@ -1,5 +1,5 @@
-//! Small HTTP helpers shared by the functions: the viewer's address, CORS,
-//! and content negotiation. Plain strings in, plain values out.
+//! Small HTTP helpers shared by the functions: the viewer's address and
+//! content negotiation. Plain strings in, plain values out.
 
 use std::net::IpAddr;
 
@@ -26,20 +26,6 @@ pub fn viewer_ip(header: &str) -> Option<IpAddr> {
 
 fn is_port(s: &str) -> bool {
     !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u16>().is_ok()
-}
-
-/// The `Access-Control-Allow-Origin` value for a request from `origin`:
-/// `*` when `*` is configured, the origin itself when it is listed
-/// (case-insensitively), otherwise none.
-pub fn cors_allow_origin(allowed: &[String], origin: Option<&str>) -> Option<String> {
-    if allowed.iter().any(|a| a == "*") {
-        return Some("*".to_owned());
-    }
-    let origin = origin?.trim();
-    allowed
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(origin))
-        .then(|| origin.to_owned())
 }
 
 /// Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*` with a
@@ -90,19 +76,6 @@ mod tests {
         ] {
             assert_eq!(ip(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn cors() {
-        let allowed = vec!["https://a.example".to_owned()];
-        assert_eq!(
-            cors_allow_origin(&allowed, Some("https://a.example")).as_deref(),
-            Some("https://a.example")
-        );
-        assert_eq!(cors_allow_origin(&allowed, Some("https://b.example")), None);
-        assert_eq!(cors_allow_origin(&allowed, None), None);
-        assert_eq!(cors_allow_origin(&[], Some("https://a.example")), None);
-        assert_eq!(cors_allow_origin(&["*".to_owned()], None).as_deref(), Some("*"));
     }
 
     #[test]

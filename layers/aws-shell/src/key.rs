@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use cloudfront_sign::{HashAlgorithm, UrlSigner};
+use cloudfront_sign::{HashAlgorithm, KeyPairId, UrlSigner, VerifyingKey};
 use thiserror::Error;
 
 use crate::config::{CommonConfig, ConfigError, resolve_key_pair_id};
@@ -50,7 +50,7 @@ pub struct LoadedKey {
     /// The secret's `cf_url` field, if any (fallback for `CF_URL`).
     pub secret_cf_url: Option<String>,
     /// The secret's `public_keys`: the key group's other trusted keys.
-    pub public_keys: Vec<(String, cloudfront_sign::VerifyingKey)>,
+    pub public_keys: Vec<(KeyPairId, VerifyingKey)>,
     /// Bumped each time a refresh brings a different key.
     pub generation: u64,
 }
@@ -58,7 +58,7 @@ pub struct LoadedKey {
 /// The signing key with its refresh schedule.
 pub struct KeyCache {
     source: Arc<dyn SecretSource>,
-    key_pair_id: Option<String>,
+    key_pair_id: Option<KeyPairId>,
     hash: HashAlgorithm,
     refresh: Duration,
     current: RwLock<Option<Arc<LoadedKey>>>,
@@ -79,7 +79,7 @@ impl KeyCache {
     /// Loads the key from `source` (the source retries) with the key pair id
     /// and hash from `config`.
     pub async fn load(source: Arc<dyn SecretSource>, config: &CommonConfig) -> Result<Self, KeyError> {
-        let key = fetch(source.as_ref(), config.key_pair_id.as_deref(), config.hash, 0).await?;
+        let key = fetch(source.as_ref(), config.key_pair_id.as_ref(), config.hash, 0).await?;
         Ok(Self::with_key(source, config, key))
     }
 
@@ -87,7 +87,7 @@ impl KeyCache {
     /// (transient), starts without a key and loads it on the first request
     /// that finds the service back. Other errors are returned.
     pub async fn load_lazy(source: Arc<dyn SecretSource>, config: &CommonConfig) -> Result<Self, KeyError> {
-        match fetch(source.as_ref(), config.key_pair_id.as_deref(), config.hash, 0).await {
+        match fetch(source.as_ref(), config.key_pair_id.as_ref(), config.hash, 0).await {
             Ok(key) => Ok(Self::with_key(source, config, key)),
             Err(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "signing key unavailable at cold start; requests answer 503 until it loads");
@@ -145,7 +145,7 @@ impl KeyCache {
         }
         let retry_after = self.refresh.min(Duration::from_secs(60));
         let generation = old.as_ref().map_or(0, |k| k.generation + 1);
-        match fetch(self.source.as_ref(), self.key_pair_id.as_deref(), self.hash, generation).await {
+        match fetch(self.source.as_ref(), self.key_pair_id.as_ref(), self.hash, generation).await {
             Ok(new) => {
                 self.set_next(Instant::now() + self.refresh);
                 if let Some(old) = &old
@@ -186,13 +186,13 @@ impl KeyCache {
 
 async fn fetch(
     source: &dyn SecretSource,
-    key_pair_id: Option<&str>,
+    key_pair_id: Option<&KeyPairId>,
     hash: HashAlgorithm,
     generation: u64,
 ) -> Result<LoadedKey, KeyError> {
     let material = source.load().await?;
     let id = resolve_key_pair_id(key_pair_id, material.key_pair_id.as_deref())?;
-    let signer = UrlSigner::new(id, material.key, hash)?;
+    let signer = UrlSigner::new(id, material.key, hash);
     Ok(LoadedKey {
         signer,
         secret_cf_url: material.cf_url,
@@ -225,7 +225,7 @@ mod tests {
         ]);
         let config = CommonConfig::from_env(&env).unwrap();
         let cache = KeyCache::load(Arc::new(FileSecret::new(&path)), &config).await.unwrap();
-        assert_eq!(cache.snapshot().unwrap().signer.key_pair_id(), "KA");
+        assert_eq!(cache.snapshot().unwrap().signer.key_pair_id().as_str(), "KA");
         // Same content: same generation.
         assert_eq!(cache.current().await.unwrap().generation, 0);
         // Rotated.
@@ -235,11 +235,11 @@ mod tests {
         )
         .unwrap();
         let k = cache.current().await.unwrap();
-        assert_eq!((k.signer.key_pair_id(), k.generation), ("KB", 1));
+        assert_eq!((k.signer.key_pair_id().as_str(), k.generation), ("KB", 1));
         // Broken secret: the old key stays.
         std::fs::write(&path, "garbage").unwrap();
         let k = cache.current().await.unwrap();
-        assert_eq!((k.signer.key_pair_id(), k.generation), ("KB", 1));
+        assert_eq!((k.signer.key_pair_id().as_str(), k.generation), ("KB", 1));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -264,7 +264,7 @@ mod tests {
         let cache = KeyCache::load_lazy(Arc::new(Flaky(0.into())), &config).await.unwrap();
         assert!(cache.snapshot().is_none());
         assert!(cache.current().await.unwrap_err().is_unavailable());
-        assert_eq!(cache.current().await.unwrap().signer.key_pair_id(), "KA");
+        assert_eq!(cache.current().await.unwrap().signer.key_pair_id().as_str(), "KA");
         assert!(cache.snapshot().is_some());
         // A secret that is there but invalid still fails the cold start.
         struct Bad;

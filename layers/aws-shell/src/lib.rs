@@ -1,8 +1,12 @@
 //! The thin AWS I/O shell of signed-hls: everything the two Lambda functions
 //! need from the outside world, behind small traits.
 //!
-//! - [`config`]: reading and validating environment variables (a missing or
-//!   malformed required variable is an error that names it);
+//! - [`config`]: every setting of both functions, read from the environment
+//!   once into validated types (an error names the variable), and the
+//!   README's configuration tables generated from the same list;
+//! - [`shell`]: the HTTP shell both functions share (preflight, method gate,
+//!   CORS and `Vary`, the JSON error answer, the request log line) and their
+//!   start-up;
 //! - [`store`]: an [`ObjectStore`](store::ObjectStore) with an S3
 //!   implementation and a filesystem one (local runs), bounded reads;
 //! - [`secret`]: a [`SecretSource`](secret::SecretSource) with a Secrets
@@ -30,11 +34,12 @@ pub mod http;
 pub mod key;
 pub mod retry;
 pub mod secret;
+pub mod shell;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{CommonConfig, ConfigError, Env, KeySourceConfig};
+pub use config::{BaseUrl, CommonConfig, ConfigError, Env, KeySourceConfig, RewriterConfig, SignurlConfig};
 pub use key::{KeyCache, LoadedKey};
 pub use retry::Backoff;
 pub use secret::{SecretError, SecretMaterial, SecretSource};

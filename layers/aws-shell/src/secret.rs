@@ -12,7 +12,7 @@
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use cloudfront_sign::{SigningKey, VerifyingKey};
+use cloudfront_sign::{KeyPairId, SigningKey, VerifyingKey};
 use thiserror::Error;
 
 use crate::Backoff;
@@ -49,7 +49,7 @@ pub struct SecretMaterial {
     /// `cf_url` from the JSON format.
     pub cf_url: Option<String>,
     /// `public_keys` from the JSON format: every trusted key of the key group.
-    pub public_keys: Vec<(String, VerifyingKey)>,
+    pub public_keys: Vec<(KeyPairId, VerifyingKey)>,
 }
 
 /// Parses a secret's text in any accepted format.
@@ -74,9 +74,10 @@ pub fn parse_secret(text: &str) -> Result<SecretMaterial, SecretError> {
             parse_key(private_key.trim()).map_err(|e| SecretError::Invalid(format!("JSON secret private_key: {e}")))?;
         let mut public_keys = Vec::with_capacity(json.public_keys.len());
         for (id, pem) in &json.public_keys {
-            let key = VerifyingKey::from_pem(pem)
-                .map_err(|e| SecretError::Invalid(format!("JSON secret public_keys[{id:?}]: {e}")))?;
-            public_keys.push((id.clone(), key));
+            let invalid =
+                |e: cloudfront_sign::Error| SecretError::Invalid(format!("JSON secret public_keys[{id:?}]: {e}"));
+            let key = VerifyingKey::from_pem(pem).map_err(invalid)?;
+            public_keys.push((KeyPairId::new(id.as_str()).map_err(invalid)?, key));
         }
         return Ok(SecretMaterial {
             key,
@@ -248,7 +249,7 @@ mod tests {
         let public = SigningKey::from_pem(PKCS1).unwrap().verifying_key();
         let json = serde_json::json!({"private_key": PKCS1, "public_keys": {"KONE": public.to_pem()}}).to_string();
         let material = parse_secret(&json).unwrap();
-        assert_eq!(material.public_keys, vec![("KONE".to_owned(), public)]);
+        assert_eq!(material.public_keys, vec![(KeyPairId::new("KONE").unwrap(), public)]);
         let bad = serde_json::json!({"private_key": PKCS1, "public_keys": {"KBAD": "not a key"}}).to_string();
         let message = parse_secret(&bad).unwrap_err().to_string();
         assert!(message.contains("public_keys[\"KBAD\"]"), "{message}");

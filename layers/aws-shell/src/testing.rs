@@ -1,15 +1,230 @@
-//! Test support (feature `testing`): a moto server on a free loopback port.
+//! Test support for the function crates (feature `testing`): one helper
+//! module for every handler test.
 //!
-//! moto's server comes from the repository's `.venv` (`moto[server]` in
-//! `tests/requirements.txt`, installed by `scripts/bootstrap.sh python`). A
-//! missing server is a loud failure, never a skip.
+//! - events, and readers of the answers (`header`, `text`, `error_type`);
+//! - the test keys and the corpus of playlists, all inside the repository;
+//! - a media folder served by [`FsStore`] (handler tests run in-process over
+//!   it) and a [`Started`] built from a key file, so that only the tests of
+//!   the SDK wiring need moto;
+//! - a moto server on a free loopback port, for those. moto's server comes
+//!   from the repository's `.venv` (`moto[server]` in
+//!   `tests/requirements.txt`, installed by `scripts/bootstrap.sh python`). A
+//!   missing server is a loud failure, never a skip.
 
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+
+use crate::config::CommonConfig;
+use crate::secret::FileSecret;
+use crate::shell::Started;
+use crate::store::FsStore;
+use crate::{Backoff, KeyCache, ObjectStore, StoreError};
+
+/// The test RSA-2048 key (PKCS#1).
+pub const PEM: &str = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
+/// Another RSA-2048 key.
+pub const OTHER_PEM: &str = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_other.pem");
+/// The public half of [`OTHER_PEM`].
+pub const OTHER_PUBLIC_PEM: &str = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_other_public.pem");
+/// The test ECDSA P-256 key (PKCS#8).
+pub const EC_PEM: &str = include_str!("../../cloudfront-sign/tests/fixtures/ec_p256_pkcs8.pem");
+/// The key pair id the tests sign with.
+pub const KEY_ID: &str = "K2JCJMDEHXQW5F";
+/// The distribution the tests use.
+pub const CF: &str = "https://d111111abcdef8.cloudfront.net";
+/// The fixed clock of the tests.
+pub const NOW: u64 = 1_900_000_000;
+
+/// Retries that do not slow the tests down.
+pub fn fast() -> Backoff {
+    Backoff {
+        attempts: 3,
+        initial: Duration::from_millis(10),
+        max: Duration::from_millis(20),
+    }
+}
+
+/// A number unique in this process (for names of buckets, secrets, files).
+pub fn unique() -> u64 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+/// A payload-2.0 event, as a function URL or an HTTP API delivers it.
+pub fn event(method: &str, path: &str, query: &str, headers: Value) -> LambdaEvent<ApiGatewayV2httpRequest> {
+    let mut params = serde_json::Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        params.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    let payload = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "queryStringParameters": params,
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "130.176.0.1"}, "requestId": "req-1"},
+        "isBase64Encoded": false
+    });
+    LambdaEvent::new(
+        serde_json::from_value(payload).expect("a valid event"),
+        Context::default(),
+    )
+}
+
+/// A header of an answer.
+pub fn header<'a>(r: &'a ApiGatewayV2httpResponse, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The body of an answer as text (a gzip body decompressed).
+pub fn text(r: &ApiGatewayV2httpResponse) -> String {
+    match r.body.as_ref() {
+        Some(Body::Text(t)) => t.clone(),
+        Some(Body::Binary(b)) => {
+            use std::io::Read as _;
+            let mut out = String::new();
+            flate2::read::GzDecoder::new(&b[..])
+                .read_to_string(&mut out)
+                .expect("a gzip body");
+            out
+        }
+        other => panic!("no body: {other:?}"),
+    }
+}
+
+/// The body of an answer as JSON.
+pub fn json_body(r: &ApiGatewayV2httpResponse) -> Value {
+    serde_json::from_str(&text(r)).unwrap_or_else(|_| panic!("not JSON: {r:?}"))
+}
+
+/// The `error_type` of an error answer (which must carry a non-empty reason).
+pub fn error_type(r: &ApiGatewayV2httpResponse) -> String {
+    let v = json_body(r);
+    assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+    v["error_type"].as_str().expect("an error_type").to_owned()
+}
+
+/// The playlist corpus of the repository (`tests/fixtures/corpus`), by name.
+pub fn corpus() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the playlist corpus {} is missing: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "m3u8"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, std::fs::read_to_string(&p).expect("a UTF-8 playlist"))
+        })
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no .m3u8 in {}", dir.display());
+    out
+}
+
+/// A temporary folder of objects, removed on drop.
+#[derive(Debug)]
+pub struct MediaDir {
+    path: PathBuf,
+}
+
+impl MediaDir {
+    /// A folder holding `objects` (key, bytes).
+    pub fn new<B: AsRef<[u8]>>(objects: &[(&str, B)]) -> Self {
+        let path = std::env::temp_dir().join(format!("signed-hls-media-{}-{}", std::process::id(), unique()));
+        for (key, body) in objects {
+            let file = path.join(key);
+            std::fs::create_dir_all(file.parent().expect("a key with a folder")).expect("a media folder");
+            std::fs::write(file, body).expect("an object");
+        }
+        std::fs::create_dir_all(&path).expect("a media folder");
+        MediaDir { path }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The folder as an object store.
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        Arc::new(FsStore::new(&self.path))
+    }
+}
+
+impl Drop for MediaDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A store that counts reads (to prove that a refused request reads nothing).
+pub struct Counting {
+    /// The store read through.
+    pub inner: Arc<dyn ObjectStore>,
+    /// Reads so far.
+    pub reads: AtomicUsize,
+}
+
+impl Counting {
+    /// Counts the reads of `inner`.
+    pub fn new(inner: Arc<dyn ObjectStore>) -> Arc<Self> {
+        Arc::new(Counting {
+            inner,
+            reads: AtomicUsize::new(0),
+        })
+    }
+
+    /// Reads so far.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for Counting {
+    async fn get(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(key, limit).await
+    }
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.inner.exists(key).await
+    }
+}
+
+/// A file holding `contents` (a secret in any accepted format), in a fresh
+/// temporary path; the caller may rewrite it (rotation).
+pub fn secret_file(contents: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("signed-hls-secret-{}-{}", std::process::id(), unique()));
+    std::fs::write(&path, contents).expect("a secret file");
+    path
+}
+
+/// What the cold start builds, from a secret file and `store`, for `config`.
+pub async fn started(config: &CommonConfig, secret: &Path, store: Option<Arc<dyn ObjectStore>>) -> Started {
+    let key = KeyCache::load(Arc::new(FileSecret::new(secret)), config)
+        .await
+        .expect("the test key loads");
+    let secret_cf_url = key.snapshot().and_then(|k| k.secret_cf_url.clone());
+    let base_url = config.base_url(secret_cf_url.as_deref()).expect("a base URL");
+    Started { key, base_url, store }
+}
 
 /// A running moto server. It stops when this value drops, and also when the
 /// test process exits (a watchdog shell kills it once our end of its stdin closes).

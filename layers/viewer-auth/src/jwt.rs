@@ -22,6 +22,12 @@ use crate::{AuthError, Viewer};
 
 /// The longest token accepted, in bytes (headers and cookies rarely carry more).
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The claim that lists a viewer's movies, unless configured otherwise.
+pub const DEFAULT_MOVIES_CLAIM: &str = "movies";
+/// The clock tolerance for `exp`, `nbf` and `iat`, in seconds.
+pub const DEFAULT_LEEWAY_SECONDS: u64 = 60;
+/// The longest shared-secret token lifetime (`exp - now`) accepted, in seconds.
+pub const DEFAULT_MAX_LIFETIME_SECONDS: u64 = 900;
 
 /// A JWS algorithm this crate verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,8 +81,8 @@ impl JwtRules {
             issuer: issuer.into(),
             audience: audience.into(),
             algorithms: vec![Algorithm::Rs256, Algorithm::Es256],
-            movies_claim: "movies".to_owned(),
-            leeway: 60,
+            movies_claim: DEFAULT_MOVIES_CLAIM.to_owned(),
+            leeway: DEFAULT_LEEWAY_SECONDS,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
         }
     }

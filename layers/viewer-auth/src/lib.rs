@@ -43,10 +43,13 @@ pub mod shared;
 mod token;
 mod viewer;
 
-pub use config::{AuthSettings, ConfigError, JwksSource, JwtSettings, Mode, SecretLocation, is_allowed_url};
+pub use config::{AuthSettings, JwksSource, JwtSettings, Mode, SecretLocation, is_allowed_url};
 pub use error::{AuthError, REALM};
 pub use jwk::{JwksError, KeySet, MAX_JWKS_BYTES, MAX_KEYS};
-pub use jwt::{Algorithm, DEFAULT_MAX_TOKEN_BYTES, JwtRules};
+pub use jwt::{
+    Algorithm, DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_LIFETIME_SECONDS, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MOVIES_CLAIM,
+    JwtRules,
+};
 pub use shared::{SharedSecretRules, WeakSecret};
 pub use token::{RequestParts, TokenLocations, VIEWER_TOKEN_HEADER};
 pub use viewer::{Entitlement, MAX_MOVIES, Viewer};

@@ -26,6 +26,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::json::{b64url, object};
+use crate::jwt::{DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_LIFETIME_SECONDS, DEFAULT_MOVIES_CLAIM};
 use crate::viewer::check_times;
 use crate::{AuthError, DEFAULT_MAX_TOKEN_BYTES, Viewer};
 
@@ -74,9 +75,9 @@ impl SharedSecretRules {
         }
         Ok(SharedSecretRules {
             secret,
-            movies_claim: "movies".to_owned(),
-            leeway: 60,
-            max_lifetime: 900,
+            movies_claim: DEFAULT_MOVIES_CLAIM.to_owned(),
+            leeway: DEFAULT_LEEWAY_SECONDS,
+            max_lifetime: DEFAULT_MAX_LIFETIME_SECONDS,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
         })
     }

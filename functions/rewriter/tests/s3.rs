@@ -1,0 +1,42 @@
+//! The rewriter over the real S3 client against moto: what only the SDK
+//! wiring can show (a missing key, a size refused from Content-Length, S3
+//! unreachable). Every other behaviour is tested in-process in `rewriter.rs`.
+
+mod support;
+
+use std::sync::Arc;
+
+use rewriter::handler;
+use serde_json::json;
+use signed_hls_aws::aws::{s3_client, sdk_config_for_endpoint};
+use signed_hls_aws::store::S3Store;
+use support::*;
+
+const MEDIA: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\nseg2.ts\n#EXT-X-ENDLIST\n";
+
+async fn s3_deps(endpoint: &str, bucket: &str, pairs: &[(&str, &str)]) -> rewriter::Deps {
+    let sdk = sdk_config_for_endpoint(endpoint).await;
+    deps(pairs, Arc::new(S3Store::new(s3_client(&sdk, true), bucket, fast()))).await
+}
+
+#[tokio::test]
+async fn reads_playlists_from_s3_with_every_failure_mapped() {
+    let bucket = bucket(&[("movies/movie_1/index.m3u8", MEDIA.as_bytes().to_vec())]).await;
+    let path = "/movies/movie_1/index.m3u8";
+    let q = |path: &str| viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
+    let deps = s3_deps(&moto().endpoint, &bucket, &[]).await;
+    let r = handler(get(path, &q(path), json!({})), &deps).await.unwrap();
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    assert_eq!(uris(&text(&r)).len(), 2);
+    let missing = "/movies/movie_1/nope.m3u8";
+    let r = handler(get(missing, &q(missing), json!({})), &deps).await.unwrap();
+    assert_eq!((r.status_code, error_type(&r).as_str()), (404, "not_found"));
+    // Over MAX_PLAYLIST_BYTES: refused from Content-Length, not read.
+    let small = s3_deps(&moto().endpoint, &bucket, &[("MAX_PLAYLIST_BYTES", "20")]).await;
+    let r = handler(get(path, &q(path), json!({})), &small).await.unwrap();
+    assert_eq!((r.status_code, error_type(&r).as_str()), (502, "playlist_too_large"));
+    // S3 unreachable: 503 after the retries.
+    let down = s3_deps(&closed_endpoint(), &bucket, &[]).await;
+    let r = handler(get(path, &q(path), json!({})), &down).await.unwrap();
+    assert_eq!((r.status_code, error_type(&r).as_str()), (503, "storage_unavailable"));
+}
