@@ -227,9 +227,14 @@ resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_305:No root object: the distribution serves playlists, segments and the signer, never an index page.
   #checkov:skip=CKV_AWS_374:Geo restriction is a business decision left to the operator; access is gated by signed URLs.
   #checkov:skip=CKV2_AWS_42:A custom certificate is optional (aliases + acm_certificate_arn); the default *.cloudfront.net certificate is TLS-only.
+
+  # is_ipv6_enabled: IPv6 only without IP binding. AWS: do not enable IPv6
+  # when signed URLs restrict the viewer's IP address (custom policy
+  # IpAddress): a dual-stack viewer may obtain the URL over IPv4 and fetch a
+  # segment over IPv6 (or the reverse), and is refused from the other address.
   comment             = "signed-hls ${var.name_prefix}"
   enabled             = true
-  is_ipv6_enabled     = true
+  is_ipv6_enabled     = !var.bind_viewer_ip
   http_version        = "http2and3"
   price_class         = var.price_class
   aliases             = var.aliases

@@ -206,7 +206,7 @@ variable "max_playlist_bytes" {
 }
 
 variable "bind_viewer_ip" {
-  description = "BIND_VIEWER_IP: when true, signed URLs carry an IpAddress condition with the viewer's address, and CloudFront forwards the CloudFront-Viewer-Address header to both functions."
+  description = "BIND_VIEWER_IP: when true, signed URLs carry an IpAddress condition with the viewer's address, CloudFront forwards the CloudFront-Viewer-Address header to both functions, and the distribution serves IPv4 only (is_ipv6_enabled = false: with IPv6, a dual-stack viewer switching address families gets intermittent 403s)."
   type        = bool
   default     = false
 }

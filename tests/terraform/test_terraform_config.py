@@ -143,6 +143,13 @@ def test_viewer_address_forwarded_to_both_functions_when_ip_binding(tf, distribu
         assert "Host" not in json.dumps(orp), path
 
 
+def test_ipv6_off_when_signed_urls_are_bound_to_the_viewer_ip(tf, distribution):
+    """Issue 11, finding 8. AWS: do not enable IPv6 with IP-restricted custom policies; a
+    dual-stack viewer switching address families gets intermittent 403s."""
+    assert distribution["is_ipv6_enabled"] == "${!var.bind_viewer_ip}"
+    assert "IPv4 only" in tf.variables["bind_viewer_ip"]["description"]
+
+
 def test_cors_from_variable(tf):
     policy = tf.resource("aws_cloudfront_response_headers_policy", "this")
     cors = one(policy["dynamic"], "dynamic cors_config")["cors_config"]
