@@ -353,7 +353,7 @@ variable "segment_default_ttl" {
 }
 
 variable "segment_max_ttl" {
-  description = "Longest time (seconds) CloudFront caches a segment, whatever S3's Cache-Control says."
+  description = "Longest time (seconds) CloudFront caches a segment, whatever S3's Cache-Control says. 0: segments are never cached (the managed CachingDisabled policy replaces the segment cache policy; segment_default_ttl must be 0 too)."
   type        = number
   default     = 31536000
 
@@ -364,7 +364,7 @@ variable "segment_max_ttl" {
 }
 
 variable "playlist_max_ttl" {
-  description = "Upper bound (seconds) on how long CloudFront caches one viewer's rewritten playlist. The default TTL is 0: a playlist is cached only as long as the rewriter's Cache-Control allows (never beyond the credential)."
+  description = "Upper bound (seconds) on how long CloudFront caches one viewer's rewritten playlist. The default TTL is 0: a playlist is cached only as long as the rewriter's Cache-Control allows (never beyond the credential). 0: playlists are never cached (the managed CachingDisabled policy replaces the playlist cache policy)."
   type        = number
   default     = 3600
 

@@ -76,9 +76,46 @@ def test_https_only_and_compressed(distribution):
         assert b.get("response_headers_policy_id") == "${aws_cloudfront_response_headers_policy.this.id}", name
 
 
+CACHING_DISABLED = "data.aws_cloudfront_cache_policy.caching_disabled.id"
+
+
+def cache_policy(tf, behaviour):
+    """The module's own cache policy of a behaviour (used while its max TTL is above 0)."""
+    m = re.fullmatch(r"\$\{local\.([a-z_]+)\}", behaviour["cache_policy_id"])
+    assert m, f"cache_policy_id {behaviour['cache_policy_id']!r} is not a local"
+    choice = re.fullmatch(
+        r"\$\{var\.([a-z_]+) > 0 \? aws_cloudfront_cache_policy\.([a-z_]+)\[0\]\.id : (.+)\}", tf.locals[m.group(1)]
+    )
+    assert choice, f"local.{m.group(1)} = {tf.locals[m.group(1)]!r}"
+    assert choice.group(3) == CACHING_DISABLED
+    return tf.resource("aws_cloudfront_cache_policy", choice.group(2))
+
+
+@pytest.mark.parametrize(
+    "policy, ttl, path",
+    [("segments", "segment_max_ttl", None), ("playlists", "playlist_max_ttl", "*.m3u8")],
+)
+def test_zero_max_ttl_takes_the_managed_caching_disabled_policy(tf, distribution, variable_rules, policy, ttl, path):
+    """Issue 11, finding 9: CloudFront refuses a cache policy whose TTLs are all 0 while it keys on
+    query strings or enables gzip/brotli. With a max TTL of 0 the behaviour takes Managed-CachingDisabled
+    and the module's policy is not created."""
+    default, ordered = behaviours(distribution)
+    behaviour = default if path is None else ordered[path]
+    assert behaviour["cache_policy_id"] == f"${{local.{policy}_cache_policy_id}}"
+    assert tf.locals[f"{policy}_cache_policy_id"] == (
+        f"${{var.{ttl} > 0 ? aws_cloudfront_cache_policy.{policy}[0].id : {CACHING_DISABLED}}}"
+    )
+    assert tf.resource("aws_cloudfront_cache_policy", policy)["count"] == f"${{var.{ttl} > 0 ? 1 : 0}}"
+    assert "moved" in tf.text["cloudfront.tf"] and f"to   = aws_cloudfront_cache_policy.{policy}[0]" in tf.text["cloudfront.tf"]
+    # 0 stays a valid choice (Terraform evaluates the rules); negative ones do not.
+    zero = {ttl: 0, **({"segment_default_ttl": 0} if policy == "segments" else {})}
+    assert variable_rules.errors(**zero) == []
+    assert variable_rules.errors(**{ttl: -1}) != []
+
+
 def test_segment_cache_key_ignores_query_strings(tf, distribution):
     default, _ = behaviours(distribution)
-    policy = tf.resource("aws_cloudfront_cache_policy", ref_name(default["cache_policy_id"], "aws_cloudfront_cache_policy"))
+    policy = cache_policy(tf, default)
     params = one(policy["parameters_in_cache_key_and_forwarded_to_origin"], "parameters")
     assert one(params["query_strings_config"], "query_strings_config")["query_string_behavior"] == "none"
     assert one(params["headers_config"], "headers_config")["header_behavior"] == "none"
@@ -89,7 +126,7 @@ def test_segment_cache_key_ignores_query_strings(tf, distribution):
 def test_playlist_cache_key_holds_the_prefixed_credential(tf, distribution):
     _, ordered = behaviours(distribution)
     playlist = ordered["*.m3u8"]
-    policy = tf.resource("aws_cloudfront_cache_policy", ref_name(playlist["cache_policy_id"], "aws_cloudfront_cache_policy"))
+    policy = cache_policy(tf, playlist)
     assert policy["default_ttl"] == 0 and policy["min_ttl"] == 0, "playlists: cached only as the rewriter's Cache-Control says"
     params = one(policy["parameters_in_cache_key_and_forwarded_to_origin"], "parameters")
     qs = one(params["query_strings_config"], "query_strings_config")
