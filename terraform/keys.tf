@@ -67,10 +67,11 @@ resource "aws_cloudfront_key_group" "this" {
 }
 
 resource "aws_secretsmanager_secret" "signing_key" {
-  #checkov:skip=CKV_AWS_149:Encrypted with the AWS managed key aws/secretsmanager; a customer key adds cost and a key policy without narrowing who may read (the IAM policies do).
+  #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager by default; signing_key_kms_key_arn names a customer key when a policy requires one (a key policy narrows nothing the IAM policies do not).
   #checkov:skip=CKV2_AWS_57:A CloudFront signing key is rotated through the key group (README, key rotation), not by a Secrets Manager rotation Lambda.
   name                    = "${var.name_prefix}/cloudfront-signing-key"
   description             = "signed-hls ${var.name_prefix}: CloudFront signing key as JSON {key_pair_id, private_key, cf_url, public_keys}"
+  kms_key_id              = var.signing_key_kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = var.tags
 }

@@ -471,9 +471,22 @@ SECRET = "${aws_secretsmanager_secret.signing_key.arn}"
 MEDIA_OBJECTS = "${local.media_objects_arn}"
 LIST_CONDITION = [{"test": "StringLike", "variable": "s3:prefix", "values": ["${var.media_prefix}*"]}]
 
+# A customer managed key is usable only through Secrets Manager, for that one secret.
+SIGNING_KMS = (
+    "DecryptSigningKey",
+    "${var.signing_key_kms_key_arn != null ? [1] : []}",
+    ["kms:Decrypt"],
+    ["${var.signing_key_kms_key_arn}"],
+    [
+        {"test": "StringEquals", "variable": "kms:ViaService", "values": ["${local.signing_key_secret_via}"]},
+        {"test": "StringEquals", "variable": "kms:EncryptionContext:SecretARN", "values": [SECRET]},
+    ],
+)
+
 EXPECTED_IAM = {
     "signurl": [
         ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        SIGNING_KMS,
         ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["signurl"].arn}:*'], None),
         (
             "ReadViewerTokenSecret",
@@ -481,6 +494,16 @@ EXPECTED_IAM = {
             ["secretsmanager:GetSecretValue"],
             ["${local.auth_secret_arn}"],
             None,
+        ),
+        (
+            "DecryptViewerTokenSecret",
+            "${local.auth_secret_kms ? [1] : []}",
+            ["kms:Decrypt"],
+            ["${var.auth_secret_kms_key_arn}"],
+            [
+                {"test": "StringEquals", "variable": "kms:ViaService", "values": ["${local.auth_secret_via}"]},
+                {"test": "StringEquals", "variable": "kms:EncryptionContext:SecretARN", "values": ["${local.auth_secret_arn}"]},
+            ],
         ),
         ("ReadMediaPlaylists", "${var.check_playlist_exists ? [1] : []}", ["s3:GetObject"], [MEDIA_OBJECTS], None),
         (
@@ -493,6 +516,7 @@ EXPECTED_IAM = {
     ],
     "rewriter": [
         ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        SIGNING_KMS,
         ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["rewriter"].arn}:*'], None),
         ("ReadMediaPlaylists", None, ["s3:GetObject"], [MEDIA_OBJECTS], None),
         ("ListMediaPrefix", None, ["s3:ListBucket"], ["${aws_s3_bucket.media.arn}"], LIST_CONDITION),
