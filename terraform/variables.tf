@@ -107,6 +107,17 @@ variable "additional_public_keys" {
   }
 }
 
+variable "signing_key_version" {
+  description = "Bump this whole number to write the signing-key secret again when nothing else changed: after the secret was edited outside Terraform, or after private_key_file was re-encoded (same key, e.g. PKCS#1 to PKCS#8). Otherwise the secret is written again by itself when its key id, public keys or URL change. The secret's write-only version (in the state) is derived from those public values and this number, never from the private key."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.signing_key_version >= 0 && floor(var.signing_key_version) == var.signing_key_version
+    error_message = "signing_key_version must be a whole number of at least 0."
+  }
+}
+
 variable "signing_key_kms_key_arn" {
   description = "ARN of a customer managed KMS key to encrypt the signing-key secret with; both functions are granted kms:Decrypt on it through Secrets Manager only (and whoever runs terraform apply needs kms:GenerateDataKey on it). Null: the AWS managed key aws/secretsmanager, which needs no grant."
   type        = string

@@ -434,17 +434,44 @@ def test_no_dependency_cycle_through_the_environment(tf):
     tainted = _tainted_locals(tf, ["aws_cloudfront_distribution.", "aws_lambda_function_url.", "aws_lambda_function."])
     assert not ({"common_environment", "functions", "alias_url"} & tainted)
     # The secret carries the distribution's URL instead (and is written after it).
-    assert "aws_cloudfront_distribution.this.domain_name" in json.dumps(tf.locals["secret_json"])
+    assert "aws_cloudfront_distribution.this.domain_name" in json.dumps(tf.locals["secret_public"])
 
 
 def test_secret_json_fields_and_write_only(tf):
-    secret = json.dumps(tf.locals["secret_json"])
-    for field in ("key_pair_id", "private_key", "cf_url", "public_keys"):
-        assert re.search(rf"\b{field}\s*=", secret), f"secret JSON lacks {field}"
+    assert set(tf.locals["secret_public"]) == {"key_pair_id", "cf_url", "public_keys"}
+    assert tf.locals["secret_json"] == "${jsonencode(merge(local.secret_public, {private_key = local.private_key_pem}))}"
     version = tf.resource("aws_secretsmanager_secret_version", "signing_key")
     assert version["secret_string_wo"] == "${local.secret_json}"
     assert "secret_string" not in version, "secret_string would keep the private key in the state"
-    assert "sha256(local.secret_json)" in version["secret_string_wo_version"]
+
+
+def _closure(tf, expr):
+    """The expression's text plus the text of every local it reaches."""
+    texts, todo, seen = [expr], re.findall(r"local\.(\w+)", expr), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        text = json.dumps(tf.locals[name])
+        texts.append(text)
+        todo += re.findall(r"local\.(\w+)", text)
+    return seen, " ".join(texts)
+
+
+def test_write_only_version_is_not_derived_from_the_private_key(tf):
+    """Issue 11, finding 11: the write-only version lives in the state; a hash prefix of the secret
+    JSON there was a hash of the private key. It may derive from public values only, and must still
+    change whenever the secret's content does (a new key has a new public key and key id)."""
+    version = tf.resource("aws_secretsmanager_secret_version", "signing_key")["secret_string_wo_version"]
+    private = _tainted_locals(tf, ["var.private_key_file", "tls_private_key.signing[0].private_key"])
+    assert {"private_key_pem", "secret_json"} <= private, "the taint analysis lost track of the private key"
+    reached, text = _closure(tf, version)
+    assert not (reached & private), f"the version derives from the private key via {reached & private}"
+    assert "private_key" not in text and "tls_private_key" not in text and "secret_json" not in text
+    # ...and it follows everything else the secret holds, plus the operator's bump.
+    assert "secret_public" in reached and "var.signing_key_version" in text
+    assert tf.variables["signing_key_version"]["default"] == 0
 
 
 def test_keys_generated_or_supplied(tf):
@@ -461,7 +488,7 @@ def test_keys_generated_or_supplied(tf):
     assert group["items"] == "${[for name in sort(keys(local.trusted_public_keys)) : aws_cloudfront_public_key.trusted[name].id]}"
     # The functions sign with the key named signing_key_name.
     assert tf.locals["signing_key_id"] == "${aws_cloudfront_public_key.trusted[var.signing_key_name].id}"
-    assert "key_pair_id = local.signing_key_id" in tf.locals["secret_json"]
+    assert tf.locals["secret_public"]["key_pair_id"] == "${local.signing_key_id}"
 
 
 # --- IAM: exactly the intended statements --------------------------------------
