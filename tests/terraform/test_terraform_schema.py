@@ -13,12 +13,13 @@ the check: dynamic blocks (origin and its content in aws_cloudfront_distribution
 cors_config in the response headers policy, headers and cookies in the origin
 request policies, statement in data.aws_iam_policy_document.signurl),
 count (logs bucket and its settings, log delivery, viewer token secret,
-tls_private_key), for_each (functions, roles, log groups, function URLs,
+tls_private_key, the two cache policies), for_each (functions, roles, log groups, function URLs,
 permissions, public keys), lifecycle (create_before_destroy on the public
 keys, a precondition on the distribution), depends_on (functions, secret
 version, bucket policies, lifecycle configuration, log delivery destination)
 and the `region` argument of the provider 6 resources (log delivery in
-us-east-1). tls_private_key is not checked: no hashicorp/tls schema.
+us-east-1). `moved` blocks (the cache policies) are Terraform's, checked by
+its loader. tls_private_key is not checked: no hashicorp/tls schema.
 """
 import re
 
