@@ -21,6 +21,10 @@ locals {
   auth_create_secret = var.auth_mode == "shared-secret" && var.auth_secret_arn == null
   auth_secret_arn    = var.auth_mode != "shared-secret" ? null : (var.auth_secret_arn != null ? var.auth_secret_arn : one(aws_secretsmanager_secret.viewer_token[*].arn))
 
+  # A customer managed key of the shared secret: signurl may decrypt with it
+  # only through Secrets Manager in the secret's region, for that secret.
+  auth_secret_kms = var.auth_mode == "shared-secret" && var.auth_secret_kms_key_arn != null
+
   # What reaches signurl besides movie, format and redirect.
   signurl_forwarded_headers = concat(
     var.bind_viewer_ip ? ["CloudFront-Viewer-Address"] : [],
@@ -54,12 +58,13 @@ locals {
 # --secret-string "$(openssl rand -base64 48)"), so that the key never enters
 # the Terraform state. Until it has a value, signurl answers 503.
 resource "aws_secretsmanager_secret" "viewer_token" {
-  #checkov:skip=CKV_AWS_149:Encrypted with the AWS managed key aws/secretsmanager; a customer key adds cost and a key policy without narrowing who may read (the IAM policies do).
+  #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager by default; auth_secret_kms_key_arn names a customer key when a policy requires one (a key policy narrows nothing the IAM policies do not).
   #checkov:skip=CKV2_AWS_57:Rotation means changing the key in your token-minting backend too; rotate both together (README: Operations).
   count = local.auth_create_secret ? 1 : 0
 
   name                    = "${var.name_prefix}/viewer-token-secret"
   description             = "signed-hls ${var.name_prefix}: HMAC key of the shared-secret viewer tokens (SecretString, at least 32 bytes)"
+  kms_key_id              = var.auth_secret_kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = var.tags
 }

@@ -21,11 +21,36 @@ resource "aws_cloudfront_origin_access_control" "lambda" {
 
 ################################################################################
 # Cache policies
+#
+# A max TTL of 0 means "never cache". CloudFront refuses a cache policy whose
+# TTLs are all 0 and that still puts something in the cache key or enables
+# gzip/brotli (both policies below do), so for a max TTL of 0 the behaviour
+# takes the managed CachingDisabled policy instead and ours is not created.
+# The rewriter still receives the prefixed credential: its origin request
+# policy forwards it as well.
 ################################################################################
+
+locals {
+  segments_cache_policy_id  = var.segment_max_ttl > 0 ? aws_cloudfront_cache_policy.segments[0].id : data.aws_cloudfront_cache_policy.caching_disabled.id
+  playlists_cache_policy_id = var.playlist_max_ttl > 0 ? aws_cloudfront_cache_policy.playlists[0].id : data.aws_cloudfront_cache_policy.caching_disabled.id
+}
+
+# The policies had no count before: keep existing ones in place.
+moved {
+  from = aws_cloudfront_cache_policy.segments
+  to   = aws_cloudfront_cache_policy.segments[0]
+}
+
+moved {
+  from = aws_cloudfront_cache_policy.playlists
+  to   = aws_cloudfront_cache_policy.playlists[0]
+}
 
 # Segments, keys, init sections: the cache key ignores the query string (the
 # signature differs per viewer, the bytes do not), so all viewers share one copy.
 resource "aws_cloudfront_cache_policy" "segments" {
+  count = var.segment_max_ttl > 0 ? 1 : 0
+
   name        = "${var.name_prefix}-segments"
   comment     = "signed-hls ${var.name_prefix}: segments, one cached copy for every viewer"
   min_ttl     = 0
@@ -55,6 +80,8 @@ resource "aws_cloudfront_cache_policy" "segments" {
 # also forwarded to the rewriter. Default TTL 0: cached only as long as the
 # rewriter's Cache-Control says (never beyond the credential).
 resource "aws_cloudfront_cache_policy" "playlists" {
+  count = var.playlist_max_ttl > 0 ? 1 : 0
+
   name        = "${var.name_prefix}-playlists"
   comment     = "signed-hls ${var.name_prefix}: playlists, keyed by the viewer's credential"
   min_ttl     = 0
@@ -227,9 +254,14 @@ resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_305:No root object: the distribution serves playlists, segments and the signer, never an index page.
   #checkov:skip=CKV_AWS_374:Geo restriction is a business decision left to the operator; access is gated by signed URLs.
   #checkov:skip=CKV2_AWS_42:A custom certificate is optional (aliases + acm_certificate_arn); the default *.cloudfront.net certificate is TLS-only.
+
+  # is_ipv6_enabled: IPv6 only without IP binding. AWS: do not enable IPv6
+  # when signed URLs restrict the viewer's IP address (custom policy
+  # IpAddress): a dual-stack viewer may obtain the URL over IPv4 and fetch a
+  # segment over IPv6 (or the reverse), and is refused from the other address.
   comment             = "signed-hls ${var.name_prefix}"
   enabled             = true
-  is_ipv6_enabled     = true
+  is_ipv6_enabled     = !var.bind_viewer_ip
   http_version        = "http2and3"
   price_class         = var.price_class
   aliases             = var.aliases
@@ -266,7 +298,7 @@ resource "aws_cloudfront_distribution" "this" {
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
-    cache_policy_id            = aws_cloudfront_cache_policy.segments.id
+    cache_policy_id            = local.segments_cache_policy_id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
     trusted_key_groups         = [aws_cloudfront_key_group.this.id]
   }
@@ -293,7 +325,7 @@ resource "aws_cloudfront_distribution" "this" {
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
-    cache_policy_id            = aws_cloudfront_cache_policy.playlists.id
+    cache_policy_id            = local.playlists_cache_policy_id
     origin_request_policy_id   = aws_cloudfront_origin_request_policy.rewriter.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
     trusted_key_groups         = [aws_cloudfront_key_group.this.id]

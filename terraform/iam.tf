@@ -3,6 +3,14 @@
 # no "*" anywhere.
 ################################################################################
 
+locals {
+  # kms:ViaService of Secrets Manager in a region: a customer managed key of a
+  # secret may be used only through Secrets Manager, and (with the
+  # kms:EncryptionContext:SecretARN condition) only for that secret.
+  signing_key_secret_via = "secretsmanager.${local.region}.${data.aws_partition.current.dns_suffix}"
+  auth_secret_via        = local.auth_secret_kms ? "secretsmanager.${split(":", local.auth_secret_arn)[3]}.${data.aws_partition.current.dns_suffix}" : null
+}
+
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
     sid     = "LambdaAssumeRole"
@@ -40,6 +48,30 @@ data "aws_iam_policy_document" "signurl" {
     resources = [aws_secretsmanager_secret.signing_key.arn]
   }
 
+  # Only with signing_key_kms_key_arn: the customer managed key of the secret.
+  dynamic "statement" {
+    for_each = var.signing_key_kms_key_arn != null ? [1] : []
+
+    content {
+      sid       = "DecryptSigningKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [var.signing_key_kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.signing_key_secret_via]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:SecretARN"
+        values   = [aws_secretsmanager_secret.signing_key.arn]
+      }
+    }
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     effect    = "Allow"
@@ -71,6 +103,30 @@ data "aws_iam_policy_document" "signurl" {
     }
   }
 
+  # ...and its customer managed key, when auth_secret_kms_key_arn names one.
+  dynamic "statement" {
+    for_each = local.auth_secret_kms ? [1] : []
+
+    content {
+      sid       = "DecryptViewerTokenSecret"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [var.auth_secret_kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.auth_secret_via]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:SecretARN"
+        values   = [local.auth_secret_arn]
+      }
+    }
+  }
+
   # Without ListBucket S3 answers 403 instead of 404 for a missing key.
   dynamic "statement" {
     for_each = var.check_playlist_exists ? [1] : []
@@ -96,6 +152,30 @@ data "aws_iam_policy_document" "rewriter" {
     effect    = "Allow"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.signing_key.arn]
+  }
+
+  # Only with signing_key_kms_key_arn: the customer managed key of the secret.
+  dynamic "statement" {
+    for_each = var.signing_key_kms_key_arn != null ? [1] : []
+
+    content {
+      sid       = "DecryptSigningKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [var.signing_key_kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.signing_key_secret_via]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:SecretARN"
+        values   = [aws_secretsmanager_secret.signing_key.arn]
+      }
+    }
   }
 
   statement {

@@ -25,16 +25,24 @@ locals {
 
   signing_key_id = aws_cloudfront_public_key.trusted[var.signing_key_name].id
 
-  # The one secret the functions read (JSON). cf_url lives here, not in the
-  # environment, because the distribution's domain is known only after the
-  # functions exist (see main.tf). public_keys (id => PEM) lets the rewriter
-  # verify credentials signed with any trusted key, e.g. the previous one.
-  secret_json = jsonencode({
+  # The one secret the functions read (JSON): these public fields plus
+  # private_key. cf_url lives here, not in the environment, because the
+  # distribution's domain is known only after the functions exist (see
+  # main.tf). public_keys (id => PEM) lets the rewriter verify credentials
+  # signed with any trusted key, e.g. the previous one.
+  secret_public = {
     key_pair_id = local.signing_key_id
-    private_key = local.private_key_pem
     cf_url      = coalesce(local.alias_url, "https://${aws_cloudfront_distribution.this.domain_name}")
     public_keys = { for name, key in aws_cloudfront_public_key.trusted : key.id => key.encoded_key }
-  })
+  }
+
+  secret_json = jsonencode(merge(local.secret_public, { private_key = local.private_key_pem }))
+
+  # The write-only version, kept in the state: derived from the public fields
+  # and signing_key_version only, never from the private key. A new private
+  # key comes with a new public key, hence a new CloudFront key id, so the
+  # secret is still written again whenever its content changes.
+  secret_version = parseint(substr(sha256(jsonencode(merge(local.secret_public, { version = var.signing_key_version }))), 0, 12), 16)
 }
 
 resource "tls_private_key" "signing" {
@@ -67,10 +75,11 @@ resource "aws_cloudfront_key_group" "this" {
 }
 
 resource "aws_secretsmanager_secret" "signing_key" {
-  #checkov:skip=CKV_AWS_149:Encrypted with the AWS managed key aws/secretsmanager; a customer key adds cost and a key policy without narrowing who may read (the IAM policies do).
+  #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager by default; signing_key_kms_key_arn names a customer key when a policy requires one (a key policy narrows nothing the IAM policies do not).
   #checkov:skip=CKV2_AWS_57:A CloudFront signing key is rotated through the key group (README, key rotation), not by a Secrets Manager rotation Lambda.
   name                    = "${var.name_prefix}/cloudfront-signing-key"
   description             = "signed-hls ${var.name_prefix}: CloudFront signing key as JSON {key_pair_id, private_key, cf_url, public_keys}"
+  kms_key_id              = var.signing_key_kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = var.tags
 }
@@ -78,11 +87,10 @@ resource "aws_secretsmanager_secret" "signing_key" {
 resource "aws_secretsmanager_secret_version" "signing_key" {
   secret_id = aws_secretsmanager_secret.signing_key.id
 
-  # Write-only: Terraform sends the value and does not keep it in the state.
-  # The version number changes whenever the content does, so a new key, key id
-  # or domain is written again.
+  # Write-only: Terraform sends the value and does not keep it in the state;
+  # it sends it again whenever the version changes (see local.secret_version).
   secret_string_wo         = local.secret_json
-  secret_string_wo_version = parseint(substr(sha256(local.secret_json), 0, 12), 16)
+  secret_string_wo_version = local.secret_version
 
   # Sign with a key only once the key group trusts it.
   depends_on = [aws_cloudfront_key_group.this]

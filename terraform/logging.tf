@@ -162,7 +162,9 @@ resource "aws_cloudwatch_log_delivery" "cloudfront" {
   delivery_destination_arn = aws_cloudwatch_log_delivery_destination.cloudfront[0].arn
   tags                     = var.tags
 
-  s3_delivery_configuration {
-    suffix_path = "{DistributionId}/{yyyy}/{MM}/{dd}/{HH}"
-  }
+  # An argument (a list of objects), not a block: every attribute is given.
+  s3_delivery_configuration = [{
+    suffix_path                 = "{DistributionId}/{yyyy}/{MM}/{dd}/{HH}"
+    enable_hive_compatible_path = false
+  }]
 }

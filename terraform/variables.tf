@@ -107,6 +107,28 @@ variable "additional_public_keys" {
   }
 }
 
+variable "signing_key_version" {
+  description = "Bump this whole number to write the signing-key secret again when nothing else changed: after the secret was edited outside Terraform, or after private_key_file was re-encoded (same key, e.g. PKCS#1 to PKCS#8). Otherwise the secret is written again by itself when its key id, public keys or URL change. The secret's write-only version (in the state) is derived from those public values and this number, never from the private key."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.signing_key_version >= 0 && floor(var.signing_key_version) == var.signing_key_version
+    error_message = "signing_key_version must be a whole number of at least 0."
+  }
+}
+
+variable "signing_key_kms_key_arn" {
+  description = "ARN of a customer managed KMS key to encrypt the signing-key secret with; both functions are granted kms:Decrypt on it through Secrets Manager only (and whoever runs terraform apply needs kms:GenerateDataKey on it). Null: the AWS managed key aws/secretsmanager, which needs no grant."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.signing_key_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.signing_key_kms_key_arn))
+    error_message = "signing_key_kms_key_arn must be a KMS key ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (not an alias: IAM grants kms:Decrypt on the key itself)."
+  }
+}
+
 variable "secret_recovery_window_days" {
   description = "Days Secrets Manager keeps the deleted signing-key secret recoverable after `terraform destroy` (0 deletes it at once, so the same name_prefix can be reused right away)."
   type        = number
@@ -206,7 +228,7 @@ variable "max_playlist_bytes" {
 }
 
 variable "bind_viewer_ip" {
-  description = "BIND_VIEWER_IP: when true, signed URLs carry an IpAddress condition with the viewer's address, and CloudFront forwards the CloudFront-Viewer-Address header to both functions."
+  description = "BIND_VIEWER_IP: when true, signed URLs carry an IpAddress condition with the viewer's address, CloudFront forwards the CloudFront-Viewer-Address header to both functions, and the distribution serves IPv4 only (is_ipv6_enabled = false: with IPv6, a dual-stack viewer switching address families gets intermittent 403s)."
   type        = bool
   default     = false
 }
@@ -353,7 +375,7 @@ variable "segment_default_ttl" {
 }
 
 variable "segment_max_ttl" {
-  description = "Longest time (seconds) CloudFront caches a segment, whatever S3's Cache-Control says."
+  description = "Longest time (seconds) CloudFront caches a segment, whatever S3's Cache-Control says. 0: segments are never cached (the managed CachingDisabled policy replaces the segment cache policy; segment_default_ttl must be 0 too)."
   type        = number
   default     = 31536000
 
@@ -364,7 +386,7 @@ variable "segment_max_ttl" {
 }
 
 variable "playlist_max_ttl" {
-  description = "Upper bound (seconds) on how long CloudFront caches one viewer's rewritten playlist. The default TTL is 0: a playlist is cached only as long as the rewriter's Cache-Control allows (never beyond the credential)."
+  description = "Upper bound (seconds) on how long CloudFront caches one viewer's rewritten playlist. The default TTL is 0: a playlist is cached only as long as the rewriter's Cache-Control allows (never beyond the credential). 0: playlists are never cached (the managed CachingDisabled policy replaces the playlist cache policy)."
   type        = number
   default     = 3600
 
@@ -522,12 +544,30 @@ variable "auth_max_token_lifetime_seconds" {
 }
 
 variable "auth_secret_arn" {
-  description = "With auth_mode = \"shared-secret\": ARN of an existing Secrets Manager secret whose SecretString is the HMAC key (at least 32 bytes). Null: this module creates an empty secret (output auth_secret_arn) that you fill with aws secretsmanager put-secret-value; the value never enters the Terraform state."
+  description = "With auth_mode = \"shared-secret\": the full ARN (with the 6 random characters Secrets Manager appends to the name: ...:secret:NAME-AbCdEf) of an existing secret in the stack's region whose SecretString is the HMAC key (at least 32 bytes). Null: this module creates an empty secret (output auth_secret_arn) that you fill with aws secretsmanager put-secret-value; the value never enters the Terraform state."
+  type        = string
+  default     = null
+
+  # IAM matches a secret by its full ARN: a grant on a partial ARN (without
+  # the suffix) matches nothing, and signurl would answer 503 on every call.
+  validation {
+    condition     = var.auth_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$", var.auth_secret_arn))
+    error_message = "auth_secret_arn must be the secret's full ARN, arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX, ending in the hyphen and 6 random characters Secrets Manager appends to the name (aws secretsmanager describe-secret --secret-id NAME --query ARN): IAM matches the full ARN only, so a partial ARN would grant nothing and signurl would answer 503."
+  }
+}
+
+variable "auth_secret_kms_key_arn" {
+  description = "With auth_mode = \"shared-secret\": ARN of the customer managed KMS key that encrypts the viewer-token secret (the one given in auth_secret_arn, or the one this module creates, which it then encrypts with this key). signurl is granted kms:Decrypt on it through Secrets Manager only. Null: the secret uses the AWS managed key aws/secretsmanager, which needs no grant."
   type        = string
   default     = null
 
   validation {
-    condition     = var.auth_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:", var.auth_secret_arn))
-    error_message = "auth_secret_arn must be a Secrets Manager secret ARN."
+    condition     = var.auth_secret_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.auth_secret_kms_key_arn))
+    error_message = "auth_secret_kms_key_arn must be a KMS key ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (not an alias: IAM grants kms:Decrypt on the key itself)."
+  }
+
+  validation {
+    condition     = var.auth_secret_kms_key_arn == null || var.auth_mode == "shared-secret"
+    error_message = "auth_secret_kms_key_arn applies to auth_mode = \"shared-secret\" only."
   }
 }

@@ -5,6 +5,9 @@
 #     and no `terraform` binary is needed on the PATH.
 #   - checkov: its own venv in .tools/checkov, because its pins (boto3==1.35.49, and the
 #     bc-python-hcl2 fork that also installs the module `hcl2`) conflict with .venv.
+#   - the AWS provider schema for tests/terraform/test_terraform_schema.py: the
+#     cdktn-provider-aws wheels of the lowest and the newest checked provider release,
+#     downloaded (never installed) and compacted into .tools/provider-schema/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -46,3 +49,7 @@ fi
 pinned=$(sed -n 's/^checkov==//p' "$req")
 got=$("$venv/bin/checkov" --version 2>/dev/null) || die "$venv/bin/checkov does not run"
 [ "$got" = "$pinned" ] || die "$venv/bin/checkov is $got, expected $pinned"
+
+# The provider schemas (tests/terraform/provider_schema.py; a no-op once cached).
+.venv/bin/python tests/terraform/provider_schema.py \
+  || die "cannot derive the AWS provider schema (is PyPI reachable?): see the message above"

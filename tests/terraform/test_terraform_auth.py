@@ -92,3 +92,56 @@ def test_auth_variables(tf):
     assert v["auth_max_token_lifetime_seconds"]["default"] == 900
     for name in ("jwt_issuer", "jwt_audience", "jwt_jwks_url", "auth_token_cookie", "auth_token_query_param", "auth_secret_arn"):
         assert v[name].get("default") is None, name
+
+
+# --- Issue 11, finding 10: the secret's full ARN, and its KMS key ---------------
+
+FULL_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:signed-hls/viewer-token-AbC123"
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_auth_secret_arn_must_be_the_full_arn(variable_rules):
+    """IAM matches a secret by its full ARN (NAME-XXXXXX): a grant on a partial ARN matches
+    nothing and signurl answers 503. Terraform evaluates the rule. (A name that itself ends in
+    a hyphen and 6 letters or digits cannot be told from a full ARN.)"""
+    assert variable_rules.errors(auth_mode="shared-secret", auth_secret_arn=FULL_ARN) == []
+    assert variable_rules.errors(auth_mode="shared-secret", auth_secret_arn=FULL_ARN.replace(":aws:", ":aws-cn:")) == []
+    for partial in (
+        FULL_ARN.removesuffix("-AbC123"),  # the partial ARN
+        "signed-hls/viewer-token-AbC123",  # a name, not an ARN
+        FULL_ARN[:-1],  # 5 characters
+        FULL_ARN.replace(":secret:", ":secrets:"),
+    ):
+        errors = variable_rules.errors(auth_mode="shared-secret", auth_secret_arn=partial)
+        assert len(errors) == 1 and "6 random characters" in errors[0] and "503" in errors[0], (partial, errors)
+
+
+@pytest.mark.parametrize("name", ["auth_secret_kms_key_arn", "signing_key_kms_key_arn"])
+def test_kms_key_variables_take_a_key_arn(variable_rules, name):
+    base = {"auth_mode": "shared-secret"} if name.startswith("auth") else {}
+    assert variable_rules.errors(**base, **{name: KEY_ARN}) == []
+    assert variable_rules.errors(**base, **{name: KEY_ARN.replace("key/1234abcd-12ab-34cd-56ef-1234567890ab", "key/mrk-1234abcd12ab34cd56ef1234567890ab")}) == []
+    for bad in ("arn:aws:kms:eu-west-1:123456789012:alias/signed-hls", "1234abcd-12ab-34cd-56ef-1234567890ab", "alias/aws/secretsmanager"):
+        errors = variable_rules.errors(**base, **{name: bad})
+        assert len(errors) == 1 and "not an alias" in errors[0], (bad, errors)
+
+
+def test_auth_kms_key_only_with_shared_secret(variable_rules):
+    errors = variable_rules.errors(auth_secret_kms_key_arn=KEY_ARN)
+    assert len(errors) == 1 and "shared-secret" in errors[0]
+
+
+def test_customer_managed_keys_encrypt_the_secrets_and_are_granted_via_secrets_manager(tf):
+    """A secret under a customer managed key needs kms:Decrypt: granted through Secrets Manager in the
+    secret's region only, for that secret only (the statements themselves: test_terraform_config.py)."""
+    assert tf.resource("aws_secretsmanager_secret", "viewer_token")["kms_key_id"] == "${var.auth_secret_kms_key_arn}"
+    assert tf.resource("aws_secretsmanager_secret", "signing_key")["kms_key_id"] == "${var.signing_key_kms_key_arn}"
+    assert tf.locals["auth_secret_kms"] == '${var.auth_mode == "shared-secret" && var.auth_secret_kms_key_arn != null}'
+    # The given secret may live in another region than the stack: take the region from its ARN.
+    assert tf.locals["auth_secret_via"] == (
+        '${local.auth_secret_kms ? "secretsmanager.${split(":", local.auth_secret_arn)[3]}.'
+        '${data.aws_partition.current.dns_suffix}" : null}'
+    )
+    assert tf.locals["signing_key_secret_via"] == "secretsmanager.${local.region}.${data.aws_partition.current.dns_suffix}"
+    for name in ("auth_secret_kms_key_arn", "signing_key_kms_key_arn"):
+        assert tf.variables[name].get("default") is None, name

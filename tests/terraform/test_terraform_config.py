@@ -76,9 +76,46 @@ def test_https_only_and_compressed(distribution):
         assert b.get("response_headers_policy_id") == "${aws_cloudfront_response_headers_policy.this.id}", name
 
 
+CACHING_DISABLED = "data.aws_cloudfront_cache_policy.caching_disabled.id"
+
+
+def cache_policy(tf, behaviour):
+    """The module's own cache policy of a behaviour (used while its max TTL is above 0)."""
+    m = re.fullmatch(r"\$\{local\.([a-z_]+)\}", behaviour["cache_policy_id"])
+    assert m, f"cache_policy_id {behaviour['cache_policy_id']!r} is not a local"
+    choice = re.fullmatch(
+        r"\$\{var\.([a-z_]+) > 0 \? aws_cloudfront_cache_policy\.([a-z_]+)\[0\]\.id : (.+)\}", tf.locals[m.group(1)]
+    )
+    assert choice, f"local.{m.group(1)} = {tf.locals[m.group(1)]!r}"
+    assert choice.group(3) == CACHING_DISABLED
+    return tf.resource("aws_cloudfront_cache_policy", choice.group(2))
+
+
+@pytest.mark.parametrize(
+    "policy, ttl, path",
+    [("segments", "segment_max_ttl", None), ("playlists", "playlist_max_ttl", "*.m3u8")],
+)
+def test_zero_max_ttl_takes_the_managed_caching_disabled_policy(tf, distribution, variable_rules, policy, ttl, path):
+    """Issue 11, finding 9: CloudFront refuses a cache policy whose TTLs are all 0 while it keys on
+    query strings or enables gzip/brotli. With a max TTL of 0 the behaviour takes Managed-CachingDisabled
+    and the module's policy is not created."""
+    default, ordered = behaviours(distribution)
+    behaviour = default if path is None else ordered[path]
+    assert behaviour["cache_policy_id"] == f"${{local.{policy}_cache_policy_id}}"
+    assert tf.locals[f"{policy}_cache_policy_id"] == (
+        f"${{var.{ttl} > 0 ? aws_cloudfront_cache_policy.{policy}[0].id : {CACHING_DISABLED}}}"
+    )
+    assert tf.resource("aws_cloudfront_cache_policy", policy)["count"] == f"${{var.{ttl} > 0 ? 1 : 0}}"
+    assert "moved" in tf.text["cloudfront.tf"] and f"to   = aws_cloudfront_cache_policy.{policy}[0]" in tf.text["cloudfront.tf"]
+    # 0 stays a valid choice (Terraform evaluates the rules); negative ones do not.
+    zero = {ttl: 0, **({"segment_default_ttl": 0} if policy == "segments" else {})}
+    assert variable_rules.errors(**zero) == []
+    assert variable_rules.errors(**{ttl: -1}) != []
+
+
 def test_segment_cache_key_ignores_query_strings(tf, distribution):
     default, _ = behaviours(distribution)
-    policy = tf.resource("aws_cloudfront_cache_policy", ref_name(default["cache_policy_id"], "aws_cloudfront_cache_policy"))
+    policy = cache_policy(tf, default)
     params = one(policy["parameters_in_cache_key_and_forwarded_to_origin"], "parameters")
     assert one(params["query_strings_config"], "query_strings_config")["query_string_behavior"] == "none"
     assert one(params["headers_config"], "headers_config")["header_behavior"] == "none"
@@ -89,7 +126,7 @@ def test_segment_cache_key_ignores_query_strings(tf, distribution):
 def test_playlist_cache_key_holds_the_prefixed_credential(tf, distribution):
     _, ordered = behaviours(distribution)
     playlist = ordered["*.m3u8"]
-    policy = tf.resource("aws_cloudfront_cache_policy", ref_name(playlist["cache_policy_id"], "aws_cloudfront_cache_policy"))
+    policy = cache_policy(tf, playlist)
     assert policy["default_ttl"] == 0 and policy["min_ttl"] == 0, "playlists: cached only as the rewriter's Cache-Control says"
     params = one(policy["parameters_in_cache_key_and_forwarded_to_origin"], "parameters")
     qs = one(params["query_strings_config"], "query_strings_config")
@@ -141,6 +178,13 @@ def test_viewer_address_forwarded_to_both_functions_when_ip_binding(tf, distribu
         assert one(dyn["content"], "content")["items"] == ["CloudFront-Viewer-Address"], path
         # Host must never reach a function URL.
         assert "Host" not in json.dumps(orp), path
+
+
+def test_ipv6_off_when_signed_urls_are_bound_to_the_viewer_ip(tf, distribution):
+    """Issue 11, finding 8. AWS: do not enable IPv6 with IP-restricted custom policies; a
+    dual-stack viewer switching address families gets intermittent 403s."""
+    assert distribution["is_ipv6_enabled"] == "${!var.bind_viewer_ip}"
+    assert "IPv4 only" in tf.variables["bind_viewer_ip"]["description"]
 
 
 def test_cors_from_variable(tf):
@@ -390,17 +434,44 @@ def test_no_dependency_cycle_through_the_environment(tf):
     tainted = _tainted_locals(tf, ["aws_cloudfront_distribution.", "aws_lambda_function_url.", "aws_lambda_function."])
     assert not ({"common_environment", "functions", "alias_url"} & tainted)
     # The secret carries the distribution's URL instead (and is written after it).
-    assert "aws_cloudfront_distribution.this.domain_name" in json.dumps(tf.locals["secret_json"])
+    assert "aws_cloudfront_distribution.this.domain_name" in json.dumps(tf.locals["secret_public"])
 
 
 def test_secret_json_fields_and_write_only(tf):
-    secret = json.dumps(tf.locals["secret_json"])
-    for field in ("key_pair_id", "private_key", "cf_url", "public_keys"):
-        assert re.search(rf"\b{field}\s*=", secret), f"secret JSON lacks {field}"
+    assert set(tf.locals["secret_public"]) == {"key_pair_id", "cf_url", "public_keys"}
+    assert tf.locals["secret_json"] == "${jsonencode(merge(local.secret_public, {private_key = local.private_key_pem}))}"
     version = tf.resource("aws_secretsmanager_secret_version", "signing_key")
     assert version["secret_string_wo"] == "${local.secret_json}"
     assert "secret_string" not in version, "secret_string would keep the private key in the state"
-    assert "sha256(local.secret_json)" in version["secret_string_wo_version"]
+
+
+def _closure(tf, expr):
+    """The expression's text plus the text of every local it reaches."""
+    texts, todo, seen = [expr], re.findall(r"local\.(\w+)", expr), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        text = json.dumps(tf.locals[name])
+        texts.append(text)
+        todo += re.findall(r"local\.(\w+)", text)
+    return seen, " ".join(texts)
+
+
+def test_write_only_version_is_not_derived_from_the_private_key(tf):
+    """Issue 11, finding 11: the write-only version lives in the state; a hash prefix of the secret
+    JSON there was a hash of the private key. It may derive from public values only, and must still
+    change whenever the secret's content does (a new key has a new public key and key id)."""
+    version = tf.resource("aws_secretsmanager_secret_version", "signing_key")["secret_string_wo_version"]
+    private = _tainted_locals(tf, ["var.private_key_file", "tls_private_key.signing[0].private_key"])
+    assert {"private_key_pem", "secret_json"} <= private, "the taint analysis lost track of the private key"
+    reached, text = _closure(tf, version)
+    assert not (reached & private), f"the version derives from the private key via {reached & private}"
+    assert "private_key" not in text and "tls_private_key" not in text and "secret_json" not in text
+    # ...and it follows everything else the secret holds, plus the operator's bump.
+    assert "secret_public" in reached and "var.signing_key_version" in text
+    assert tf.variables["signing_key_version"]["default"] == 0
 
 
 def test_keys_generated_or_supplied(tf):
@@ -417,7 +488,7 @@ def test_keys_generated_or_supplied(tf):
     assert group["items"] == "${[for name in sort(keys(local.trusted_public_keys)) : aws_cloudfront_public_key.trusted[name].id]}"
     # The functions sign with the key named signing_key_name.
     assert tf.locals["signing_key_id"] == "${aws_cloudfront_public_key.trusted[var.signing_key_name].id}"
-    assert "key_pair_id = local.signing_key_id" in tf.locals["secret_json"]
+    assert tf.locals["secret_public"]["key_pair_id"] == "${local.signing_key_id}"
 
 
 # --- IAM: exactly the intended statements --------------------------------------
@@ -427,9 +498,22 @@ SECRET = "${aws_secretsmanager_secret.signing_key.arn}"
 MEDIA_OBJECTS = "${local.media_objects_arn}"
 LIST_CONDITION = [{"test": "StringLike", "variable": "s3:prefix", "values": ["${var.media_prefix}*"]}]
 
+# A customer managed key is usable only through Secrets Manager, for that one secret.
+SIGNING_KMS = (
+    "DecryptSigningKey",
+    "${var.signing_key_kms_key_arn != null ? [1] : []}",
+    ["kms:Decrypt"],
+    ["${var.signing_key_kms_key_arn}"],
+    [
+        {"test": "StringEquals", "variable": "kms:ViaService", "values": ["${local.signing_key_secret_via}"]},
+        {"test": "StringEquals", "variable": "kms:EncryptionContext:SecretARN", "values": [SECRET]},
+    ],
+)
+
 EXPECTED_IAM = {
     "signurl": [
         ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        SIGNING_KMS,
         ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["signurl"].arn}:*'], None),
         (
             "ReadViewerTokenSecret",
@@ -437,6 +521,16 @@ EXPECTED_IAM = {
             ["secretsmanager:GetSecretValue"],
             ["${local.auth_secret_arn}"],
             None,
+        ),
+        (
+            "DecryptViewerTokenSecret",
+            "${local.auth_secret_kms ? [1] : []}",
+            ["kms:Decrypt"],
+            ["${var.auth_secret_kms_key_arn}"],
+            [
+                {"test": "StringEquals", "variable": "kms:ViaService", "values": ["${local.auth_secret_via}"]},
+                {"test": "StringEquals", "variable": "kms:EncryptionContext:SecretARN", "values": ["${local.auth_secret_arn}"]},
+            ],
         ),
         ("ReadMediaPlaylists", "${var.check_playlist_exists ? [1] : []}", ["s3:GetObject"], [MEDIA_OBJECTS], None),
         (
@@ -449,6 +543,7 @@ EXPECTED_IAM = {
     ],
     "rewriter": [
         ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        SIGNING_KMS,
         ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["rewriter"].arn}:*'], None),
         ("ReadMediaPlaylists", None, ["s3:GetObject"], [MEDIA_OBJECTS], None),
         ("ListMediaPrefix", None, ["s3:ListBucket"], ["${aws_s3_bucket.media.arn}"], LIST_CONDITION),

