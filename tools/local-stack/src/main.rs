@@ -5,7 +5,11 @@
 //! checks signatures and strips CloudFront's parameters like the distribution
 //! in terraform/. It prints one JSON line (`{"ready": ...}`) when it serves, for
 //! scripts and tests, and stops everything on Ctrl-C or SIGTERM.
+//!
+//! `local-stack coldstart` measures one function's cold start through the
+//! same Runtime API instead (`scripts/coldstart.py`, `make coldstart`).
 
+mod coldstart;
 mod edge;
 mod issuer;
 mod runtime_api;
@@ -24,13 +28,17 @@ use clap::Parser;
 use cloudfront_sign::{SigningKey, Verifier, VerifyingKey};
 use serde_json::json;
 
-use crate::runtime_api::Function;
+use crate::runtime_api::{Function, Logs};
 
 /// The bucket name the functions see.
 const BUCKET: &str = "signed-hls-local";
 
 #[derive(Parser)]
-#[command(name = "local-stack", about = "Run signed-hls locally: edge, functions and S3 API")]
+#[command(
+    name = "local-stack",
+    about = "Run signed-hls locally: edge, functions and S3 API",
+    after_help = "`local-stack coldstart --help`: measure a function's cold start instead."
+)]
 struct Options {
     /// Port of the edge on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
@@ -79,8 +87,18 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
+/// Splits the value of `option` at its first `=`, or fails naming the option.
+fn key_value<'a>(option: &str, spec: &'a str, expected: &str) -> (&'a str, &'a str) {
+    spec.split_once('=')
+        .unwrap_or_else(|| fail(format!("{option} {spec}: expected {expected}")))
+}
+
 #[tokio::main]
 async fn main() {
+    if std::env::args_os().nth(1).is_some_and(|command| command == "coldstart") {
+        let options = coldstart::Options::parse_from(std::env::args_os().skip(1));
+        return coldstart::main(options).await;
+    }
     let options = Options::parse();
     let media = std::fs::canonicalize(&options.media)
         .unwrap_or_else(|e| fail(format!("--media {}: {e}", options.media.display())));
@@ -91,9 +109,7 @@ async fn main() {
     let mut verifier = Verifier::new();
     verifier.trust(&options.key_pair_id, key.verifying_key());
     for spec in &options.trusted {
-        let (id, file) = spec
-            .split_once('=')
-            .unwrap_or_else(|| fail(format!("--trust {spec}: expected ID=FILE")));
+        let (id, file) = key_value("--trust", spec, "ID=FILE");
         let pem = std::fs::read_to_string(file).unwrap_or_else(|e| fail(format!("{file}: {e}")));
         verifier.trust(
             id,
@@ -148,9 +164,7 @@ async fn main() {
         issuer::spawn(issuer, listener);
     }
     for spec in &options.env {
-        let (name, value) = spec
-            .split_once('=')
-            .unwrap_or_else(|| fail(format!("--env {spec}: expected KEY=VALUE")));
+        let (name, value) = key_value("--env", spec, "KEY=VALUE");
         env.retain(|(existing, _)| existing != name);
         env.push((name.to_owned(), value.to_owned()));
     }
@@ -171,7 +185,7 @@ async fn main() {
                     binary.display()
                 ));
             }
-            Function::start(name, &binary, &env, options.instances, timeout)
+            Function::start(name, &binary, &env, options.instances, timeout, Logs::Stderr)
                 .await
                 .unwrap_or_else(|e| fail(e))
         }
