@@ -9,9 +9,9 @@
 //! `local-stack coldstart` measures one function's cold start through the
 //! same Runtime API instead (`scripts/coldstart.py`, `make coldstart`).
 
+mod auth;
 mod coldstart;
 mod edge;
-mod issuer;
 mod runtime_api;
 mod s3;
 
@@ -76,10 +76,15 @@ struct Options {
     /// Working folder for the S3 root (default .local/stack).
     #[arg(long, default_value = ".local/stack")]
     state_dir: PathBuf,
-    /// Who may watch: `none`, or `jwt` for a local OpenID Connect issuer (a
-    /// fresh key, its JWKS on a loopback port) that the demo page signs in with.
+    /// Who may watch: `none`, or `jwt` for a local OpenID Connect issuer
+    /// (tests/auth/auth_issuer.py: fresh keys, its JWKS on a loopback port)
+    /// that the demo page signs in with.
     #[arg(long, default_value = "none", value_parser = ["none", "jwt"])]
     auth: String,
+    /// With `--auth jwt`: the Python (with PyJWT) that runs the issuer
+    /// [default: the repository's .venv/bin/python].
+    #[arg(long)]
+    python: Option<PathBuf>,
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -150,18 +155,17 @@ async fn main() {
     // --auth jwt: the issuer listens before the functions start, so that their
     // cold-start JWKS fetch finds it.
     let mut auth_info = json!({"mode": "none"});
+    let mut issuer = None;
     if options.auth == "jwt" {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        let started = auth::Issuer::start(options.python.as_deref())
             .await
-            .unwrap_or_else(|e| fail(format!("issuer: {e}")));
-        let address = listener.local_addr().unwrap_or_else(|e| fail(e));
-        let issuer = Arc::new(issuer::Issuer::generate(format!("http://{address}")).unwrap_or_else(|e| fail(e)));
+            .unwrap_or_else(|e| fail(e));
         env.push(("AUTH_MODE".into(), "jwt".into()));
-        env.push(("JWT_ISSUER".into(), issuer.url().to_owned()));
-        env.push(("JWT_AUDIENCE".into(), issuer::AUDIENCE.into()));
-        env.push(("JWT_JWKS_URL".into(), issuer.jwks_url()));
-        auth_info = json!({"mode": "jwt", "issuer": issuer.url(), "token_url": format!("{}/token", issuer.url())});
-        issuer::spawn(issuer, listener);
+        env.push(("JWT_ISSUER".into(), started.url.clone()));
+        env.push(("JWT_AUDIENCE".into(), auth::AUDIENCE.into()));
+        env.push(("JWT_JWKS_URL".into(), started.jwks_url.clone()));
+        auth_info = json!({"mode": "jwt", "issuer": started.url, "token_url": started.token_url});
+        issuer = Some(started);
     }
     for spec in &options.env {
         let (name, value) = key_value("--env", spec, "KEY=VALUE");
@@ -269,6 +273,9 @@ async fn main() {
     }
     edge.signurl.stop();
     edge.rewriter.stop();
+    if let Some(issuer) = issuer.as_mut() {
+        issuer.stop();
+    }
     eprintln!("local-stack: stopped");
 }
 
