@@ -52,5 +52,5 @@ fi
 echo "demo: building (the first build of the AWS SDK takes a few minutes)" >&2
 cargo build -q --locked -p local-stack -p signurl -p rewriter || die "cargo build failed"
 
-exec target/debug/local-stack --port "$port" --media "$media" --private-key "$keys/private.pem" \
+exec "${CARGO_TARGET_DIR:-target}/debug/local-stack" --port "$port" --media "$media" --private-key "$keys/private.pem" \
   --hls-js tools/local-stack/web/node_modules/hls.js/dist/hls.min.js "${passthrough[@]}"
