@@ -23,10 +23,10 @@ load:
 	cargo build -q --release --locked -p local-stack -p signurl -p rewriter
 	SIGNED_HLS_PROFILE=release .venv/bin/python scripts/load.py --seconds 30
 
-## Cold start of the release binaries: process start to first response, key from Secrets Manager (moto).
+## Cold start of the release binaries: process start to first response (local-stack coldstart), key from Secrets Manager (moto).
 coldstart:
 	scripts/bootstrap.sh python
-	cargo build -q --release --locked -p signurl -p rewriter
+	cargo build -q --release --locked -p signurl -p rewriter -p local-stack
 	cargo build -q --locked -p cfsign
 	.venv/bin/python scripts/coldstart.py --runs 20
 

@@ -5,25 +5,24 @@ signing key fetched from Secrets Manager (moto's server) and parsed.
 
     .venv/bin/python scripts/coldstart.py [--runs 20] [--profile release]
 
-Needs `cargo build --release -p signurl -p rewriter` (make coldstart does it).
-Prints the median and p90 per function, and a warm invocation for contrast.
+Needs `cargo build --release -p signurl -p rewriter -p local-stack` and
+`cargo build -p cfsign` (make coldstart does it). This script prepares moto,
+the events and the environment; `local-stack coldstart` starts the processes
+behind its Runtime API and times them. Prints the median and p90 per
+function, and a warm invocation for contrast.
 """
 import argparse
-import http.server
 import json
 import pathlib
-import queue
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests")]
-from support import FIXTURES  # noqa: E402
+from support import FIXTURES, TARGET  # noqa: E402
 
 KEY_ID = "K2JCJMDEHXQW5F"
 CF = "https://d111111abcdef8.cloudfront.net"
@@ -33,38 +32,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class RuntimeApi(http.server.ThreadingHTTPServer):
-    """Hands out queued events on /next and records when each response arrives."""
-
-    def __init__(self):
-        self.events = queue.Queue()
-        self.responses = queue.Queue()
-        super().__init__(("127.0.0.1", 0), Handler)
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        event = self.server.events.get()
-        body = json.dumps(event).encode()
-        self.send_response(200)
-        self.send_header("Lambda-Runtime-Aws-Request-Id", f"bench-{time.monotonic_ns()}")
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:bench")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        payload = self.rfile.read(length)
-        self.server.responses.put((time.perf_counter(), self.path, payload))
-        self.send_response(202)
-        self.end_headers()
 
 
 def event(path, query=""):
@@ -115,53 +82,43 @@ def main():
 
         env = {"PATH": "/usr/bin:/bin", "SM_SECRET_NAME": arn, "AWS_ENDPOINT_URL": endpoint,
                "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-               "S3_BUCKET": "bench", "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-               "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"}
+               "S3_BUCKET": "bench", "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"}
         if args.cert_file:
             env["SSL_CERT_FILE"] = args.cert_file
+        workdir = pathlib.Path(tempfile.mkdtemp())
         if args.source == "file":
-            key_file = pathlib.Path(tempfile.mkdtemp()) / "secret.json"
+            key_file = workdir / "secret.json"
             key_file.write_text(secret)
             del env["SM_SECRET_NAME"]
             env["SIGNING_KEY_FILE"] = str(key_file)
-        for name, request in [("signurl", event("/content/media/signurl", "movie=1")),
-                              ("rewriter", None)]:
-            binary = ROOT / "target" / args.profile / name
+        local_stack = TARGET / args.profile / "local-stack"
+        if not local_stack.exists():
+            sys.exit(f"{local_stack} is missing: cargo build --{args.profile} -p local-stack")
+        for name in ("signurl", "rewriter"):
+            binary = TARGET / args.profile / name
             if not binary.exists():
                 sys.exit(f"{binary} is missing: cargo build --{args.profile} -p {name}")
-            cold, warm = [], []
-            for _ in range(args.runs):
-                api = RuntimeApi()
-                threading.Thread(target=api.serve_forever, daemon=True).start()
-                if request is None:  # the rewriter needs a valid prefixed credential
-                    signed = subprocess.run(
-                        [str(ROOT / "target" / "debug" / "cfsign"), "sign", f"{CF}/movies/movie_1/index.m3u8",
-                         "--key-pair-id", KEY_ID, "--private-key", str(FIXTURES / "rsa2048_pkcs1.pem"), "--ttl", "600",
-                         "--resource", f"{CF}/movies/movie_1/*", "--copies", "-PREFIX"],
-                        capture_output=True, text=True, check=True).stdout.strip()
-                    query = "&".join(p for p in signed.split("?", 1)[1].split("&") if "-PREFIX=" in p)
-                    this = event("/movies/movie_1/index.m3u8", query)
-                else:
-                    this = request
-                api.events.put(this)
-                api.events.put(this)
-                started = time.perf_counter()
-                process = subprocess.Popen([str(binary)], env={**env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}"},
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                first, _, payload = api.responses.get(timeout=30)
-                status = json.loads(payload).get("statusCode")
-                assert status == 200, payload[:300]
-                second, _, _ = api.responses.get(timeout=30)
-                cold.append((first - started) * 1000)
-                warm.append((second - first) * 1000)
-                process.kill()
-                process.wait()
-                api.shutdown()
-                api.server_close()
-            cold.sort()
+            if name == "signurl":
+                request = event("/content/media/signurl", "movie=1")
+            else:  # the rewriter needs a valid prefixed credential (valid 600 s: longer than the runs)
+                signed = subprocess.run(
+                    [str(TARGET / "debug" / "cfsign"), "sign", f"{CF}/movies/movie_1/index.m3u8",
+                     "--key-pair-id", KEY_ID, "--private-key", str(FIXTURES / "rsa2048_pkcs1.pem"), "--ttl", "600",
+                     "--resource", f"{CF}/movies/movie_1/*", "--copies", "-PREFIX"],
+                    capture_output=True, text=True, check=True).stdout.strip()
+                query = "&".join(p for p in signed.split("?", 1)[1].split("&") if "-PREFIX=" in p)
+                request = event("/movies/movie_1/index.m3u8", query)
+            event_file = workdir / f"{name}.json"
+            event_file.write_text(json.dumps(request))
+            command = [str(local_stack), "coldstart", "--binary", str(binary), "--event", str(event_file),
+                       "--runs", str(args.runs), "--json"]
+            for item in env.items():
+                command += ["--env", "=".join(item)]
+            result = json.loads(subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout)
+            cold, warm = result["cold_ms"], result["warm_ms"]
             print(f"{name:8} cold start (spawn to first response, key from {args.source}): "
-                  f"median {statistics.median(cold):6.2f} ms  p90 {cold[int(0.9 * (len(cold) - 1))]:6.2f} ms  "
-                  f"(next warm invocation {statistics.median(warm):5.2f} ms) over {args.runs} runs")
+                  f"median {cold['median']:6.2f} ms  p90 {cold['p90']:6.2f} ms  "
+                  f"(next warm invocation {warm['median']:5.2f} ms) over {result['runs']} runs")
     finally:
         moto.kill()
         moto.wait()

@@ -4,17 +4,21 @@
 # Builds the binaries, makes a dev key pair on first run (.local/dev-keys,
 # git-ignored, never committed), prepares the sample movie, installs hls.js,
 # and runs the local edge + both functions + an S3 API until Ctrl-C.
+# --auth jwt also needs the Python venv (its local issuer runs with PyJWT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { echo "demo: $*" >&2; exit 1; }
 
 port=8080
 media=""
+auth=none
 passthrough=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port=${2:?--port needs a value}; shift 2 ;;
     --media) media=${2:?--media needs a folder}; shift 2 ;;
+    --auth) auth=${2:?--auth needs a value}; passthrough+=("$1" "$2"); shift 2 ;;
+    --auth=*) auth=${1#--auth=}; passthrough+=("$1"); shift ;;
     *) passthrough+=("$1"); shift ;;
   esac
 done
@@ -42,8 +46,11 @@ fi
 [ -d "$media" ] || die "--media $media is not a folder"
 
 scripts/bootstrap.d/npm.sh tools/local-stack/web
+if [ "$auth" = jwt ]; then
+  scripts/bootstrap.sh python  # the local issuer (tests/auth/auth_issuer.py) runs with PyJWT
+fi
 echo "demo: building (the first build of the AWS SDK takes a few minutes)" >&2
 cargo build -q --locked -p local-stack -p signurl -p rewriter || die "cargo build failed"
 
-exec target/debug/local-stack --port "$port" --media "$media" --private-key "$keys/private.pem" \
+exec "${CARGO_TARGET_DIR:-target}/debug/local-stack" --port "$port" --media "$media" --private-key "$keys/private.pem" \
   --hls-js tools/local-stack/web/node_modules/hls.js/dist/hls.min.js "${passthrough[@]}"

@@ -1,6 +1,7 @@
-"""local-stack --auth jwt: the local issuer (a fresh P-256 key, its JWKS on
-loopback) and the demo page showing a signed-in viewer who plays and viewers
-who are refused (403 without the movie, 401 signed out)."""
+"""local-stack --auth jwt: the local issuer (tests/auth/auth_issuer.py, run by
+the stack: fresh keys, its JWKS on loopback, ES256 tokens on /token) and the
+demo page showing a signed-in viewer who plays and viewers who are refused
+(403 without the movie, 401 signed out)."""
 import json
 import subprocess
 import urllib.request
@@ -33,7 +34,7 @@ def test_local_issuer_tokens_verify_with_pyjwt_and_open_signurl(auth_stack):
     assert fetch_json(auth_stack.edge + "/local/auth.json") == info
     discovery = fetch_json(info["issuer"] + "/.well-known/openid-configuration")
     token = fetch_json(info["token_url"] + "?sub=carol&movies=1")["token"]
-    # An independent check of the issuer: PyJWT with the published JWKS.
+    # The issuer as the functions see it: its published JWKS, its iss and aud.
     key = jwt.PyJWKClient(discovery["jwks_uri"]).get_signing_key_from_jwt(token)
     claims = jwt.decode(token, key, algorithms=["ES256"], audience="signed-hls-local", issuer=info["issuer"])
     assert claims["movies"] == ["1"]

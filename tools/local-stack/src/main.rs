@@ -5,9 +5,13 @@
 //! checks signatures and strips CloudFront's parameters like the distribution
 //! in terraform/. It prints one JSON line (`{"ready": ...}`) when it serves, for
 //! scripts and tests, and stops everything on Ctrl-C or SIGTERM.
+//!
+//! `local-stack coldstart` measures one function's cold start through the
+//! same Runtime API instead (`scripts/coldstart.py`, `make coldstart`).
 
+mod auth;
+mod coldstart;
 mod edge;
-mod issuer;
 mod runtime_api;
 mod s3;
 
@@ -24,13 +28,17 @@ use clap::Parser;
 use cloudfront_sign::{SigningKey, Verifier, VerifyingKey};
 use serde_json::json;
 
-use crate::runtime_api::Function;
+use crate::runtime_api::{Function, Logs};
 
 /// The bucket name the functions see.
 const BUCKET: &str = "signed-hls-local";
 
 #[derive(Parser)]
-#[command(name = "local-stack", about = "Run signed-hls locally: edge, functions and S3 API")]
+#[command(
+    name = "local-stack",
+    about = "Run signed-hls locally: edge, functions and S3 API",
+    after_help = "`local-stack coldstart --help`: measure a function's cold start instead."
+)]
 struct Options {
     /// Port of the edge on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
@@ -68,10 +76,15 @@ struct Options {
     /// Working folder for the S3 root (default .local/stack).
     #[arg(long, default_value = ".local/stack")]
     state_dir: PathBuf,
-    /// Who may watch: `none`, or `jwt` for a local OpenID Connect issuer (a
-    /// fresh key, its JWKS on a loopback port) that the demo page signs in with.
+    /// Who may watch: `none`, or `jwt` for a local OpenID Connect issuer
+    /// (tests/auth/auth_issuer.py: fresh keys, its JWKS on a loopback port)
+    /// that the demo page signs in with.
     #[arg(long, default_value = "none", value_parser = ["none", "jwt"])]
     auth: String,
+    /// With `--auth jwt`: the Python (with PyJWT) that runs the issuer
+    /// [default: the repository's .venv/bin/python].
+    #[arg(long)]
+    python: Option<PathBuf>,
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -79,8 +92,18 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
+/// Splits the value of `option` at its first `=`, or fails naming the option.
+fn key_value<'a>(option: &str, spec: &'a str, expected: &str) -> (&'a str, &'a str) {
+    spec.split_once('=')
+        .unwrap_or_else(|| fail(format!("{option} {spec}: expected {expected}")))
+}
+
 #[tokio::main]
 async fn main() {
+    if std::env::args_os().nth(1).is_some_and(|command| command == "coldstart") {
+        let options = coldstart::Options::parse_from(std::env::args_os().skip(1));
+        return coldstart::main(options).await;
+    }
     let options = Options::parse();
     let media = std::fs::canonicalize(&options.media)
         .unwrap_or_else(|e| fail(format!("--media {}: {e}", options.media.display())));
@@ -91,9 +114,7 @@ async fn main() {
     let mut verifier = Verifier::new();
     verifier.trust(&options.key_pair_id, key.verifying_key());
     for spec in &options.trusted {
-        let (id, file) = spec
-            .split_once('=')
-            .unwrap_or_else(|| fail(format!("--trust {spec}: expected ID=FILE")));
+        let (id, file) = key_value("--trust", spec, "ID=FILE");
         let pem = std::fs::read_to_string(file).unwrap_or_else(|e| fail(format!("{file}: {e}")));
         verifier.trust(
             id,
@@ -134,23 +155,20 @@ async fn main() {
     // --auth jwt: the issuer listens before the functions start, so that their
     // cold-start JWKS fetch finds it.
     let mut auth_info = json!({"mode": "none"});
+    let mut issuer = None;
     if options.auth == "jwt" {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        let started = auth::Issuer::start(options.python.as_deref())
             .await
-            .unwrap_or_else(|e| fail(format!("issuer: {e}")));
-        let address = listener.local_addr().unwrap_or_else(|e| fail(e));
-        let issuer = Arc::new(issuer::Issuer::generate(format!("http://{address}")).unwrap_or_else(|e| fail(e)));
+            .unwrap_or_else(|e| fail(e));
         env.push(("AUTH_MODE".into(), "jwt".into()));
-        env.push(("JWT_ISSUER".into(), issuer.url().to_owned()));
-        env.push(("JWT_AUDIENCE".into(), issuer::AUDIENCE.into()));
-        env.push(("JWT_JWKS_URL".into(), issuer.jwks_url()));
-        auth_info = json!({"mode": "jwt", "issuer": issuer.url(), "token_url": format!("{}/token", issuer.url())});
-        issuer::spawn(issuer, listener);
+        env.push(("JWT_ISSUER".into(), started.url.clone()));
+        env.push(("JWT_AUDIENCE".into(), auth::AUDIENCE.into()));
+        env.push(("JWT_JWKS_URL".into(), started.jwks_url.clone()));
+        auth_info = json!({"mode": "jwt", "issuer": started.url, "token_url": started.token_url});
+        issuer = Some(started);
     }
     for spec in &options.env {
-        let (name, value) = spec
-            .split_once('=')
-            .unwrap_or_else(|| fail(format!("--env {spec}: expected KEY=VALUE")));
+        let (name, value) = key_value("--env", spec, "KEY=VALUE");
         env.retain(|(existing, _)| existing != name);
         env.push((name.to_owned(), value.to_owned()));
     }
@@ -171,7 +189,7 @@ async fn main() {
                     binary.display()
                 ));
             }
-            Function::start(name, &binary, &env, options.instances, timeout)
+            Function::start(name, &binary, &env, options.instances, timeout, Logs::Stderr)
                 .await
                 .unwrap_or_else(|e| fail(e))
         }
@@ -255,6 +273,9 @@ async fn main() {
     }
     edge.signurl.stop();
     edge.rewriter.stop();
+    if let Some(issuer) = issuer.as_mut() {
+        issuer.stop();
+    }
     eprintln!("local-stack: stopped");
 }
 

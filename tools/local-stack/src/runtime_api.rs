@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,6 +21,7 @@ use axum::serve::ListenerExt as _;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 /// What an invocation came back with: the function's response payload, or why there is none.
 pub type Outcome = Result<Value, String>;
@@ -37,12 +39,23 @@ struct Shared {
     timeout: Duration,
 }
 
+/// Where the output of a function's processes (their logs) goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Logs {
+    /// Our stderr (both streams: our stdout carries only the ready line).
+    Stderr,
+    /// Nowhere (a measurement).
+    Discard,
+}
+
 /// A function running behind its own Runtime API endpoint.
 pub struct Function {
     name: String,
     queue: mpsc::Sender<Invocation>,
     timeout: Duration,
     children: std::sync::Mutex<Vec<Child>>,
+    started: Instant,
+    server: JoinHandle<()>,
 }
 
 impl Function {
@@ -55,6 +68,7 @@ impl Function {
         env: &[(String, String)],
         instances: usize,
         timeout: Duration,
+        logs: Logs,
     ) -> std::io::Result<Function> {
         let (sender, receiver) = mpsc::channel(1024);
         let shared = Arc::new(Shared {
@@ -72,8 +86,11 @@ impl Function {
             .with_state(shared);
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let api = listener.local_addr()?;
-        tokio::spawn(async move { axum::serve(listener.tap_io(crate::no_delay), app).await });
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener.tap_io(crate::no_delay), app).await;
+        });
 
+        let started = Instant::now();
         let mut children = Vec::with_capacity(instances);
         for instance in 0..instances {
             let mut command = Command::new(binary);
@@ -87,9 +104,11 @@ impl Function {
                 .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{instance}"))
                 .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
                 .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                // Function logs go to our stderr; stdout carries only the ready line.
-                .stdout(std::process::Stdio::from(std::io::stderr()))
                 .kill_on_drop(true);
+            match logs {
+                Logs::Stderr => command.stdout(Stdio::from(std::io::stderr())),
+                Logs::Discard => command.stdout(Stdio::null()).stderr(Stdio::null()),
+            };
             children.push(
                 command
                     .spawn()
@@ -101,7 +120,14 @@ impl Function {
             queue: sender,
             timeout,
             children: std::sync::Mutex::new(children),
+            started,
+            server,
         })
+    }
+
+    /// When the processes were started: the beginning of their cold start.
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// Invokes the function with `event` and waits for its answer.
@@ -134,6 +160,26 @@ impl Function {
                 let _ = child.start_kill();
             }
         }
+    }
+
+    /// Stops every process of the function, waits until they have exited,
+    /// and closes the Runtime API.
+    pub async fn shutdown(&self) {
+        let children = self
+            .children
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
+        for mut child in children {
+            let _ = child.kill().await;
+        }
+        self.server.abort();
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }
 
