@@ -13,8 +13,6 @@ TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 FIXTURES = ROOT / "layers" / "cloudfront-sign" / "tests" / "fixtures"
 # The playlist corpus, in the repository: a fresh clone has everything it needs.
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
-# Transitional alias (tests/e2e still imports this name); it is the in-repository corpus.
-SHARED_CORPUS = CORPUS
 
 
 # Tests use debug builds; benchmarks (make load) set SIGNED_HLS_PROFILE=release.

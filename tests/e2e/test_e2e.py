@@ -11,7 +11,7 @@ import urllib.parse
 import generate  # botocore's CloudFrontSigner, from tests/vectors
 import pytest
 from stack import KEY_PAIR_ID, SAMPLE_MEDIA, Stack, media_folder, pid_alive, wait_until
-from support import FIXTURES, ROOT, SHARED_CORPUS, binary
+from support import FIXTURES, ROOT, CORPUS, binary
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CLOUDFRONT = "https://d111111abcdef8.cloudfront.net"
@@ -32,8 +32,8 @@ def stack(tmp_path_factory):
 def cloudfront_stack(tmp_path_factory):
     """A stack that believes it is the corpus's distribution, with the corpus in movie_1."""
     workdir = tmp_path_factory.mktemp("corpus")
-    corpus = [(p.name, p.read_bytes()) for p in sorted(SHARED_CORPUS.glob("*.m3u8"))]
-    assert corpus, f"no playlists in {SHARED_CORPUS}"
+    corpus = [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.m3u8"))]
+    assert corpus, f"no playlists in {CORPUS}"
     running = Stack(workdir, media_folder(workdir, corpus), public_url=CLOUDFRONT)
     yield running
     running.stop()
@@ -103,13 +103,13 @@ def test_chromium_plays_three_seconds_with_hlsjs(stack):
     assert screenshot.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in SHARED_CORPUS.glob("*.m3u8")))
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.m3u8")))
 def test_every_corpus_uri_is_accepted_by_the_edge(cloudfront_stack, name):
     base = cloudfront_stack.signurl("1")
     playlist_url = base.replace("/index.m3u8?", f"/{name}?", 1)
     status, headers, body = cloudfront_stack.get(playlist_url)
     assert status == 200, body
-    original = (SHARED_CORPUS / name).read_text(encoding="utf-8-sig")
+    original = (CORPUS / name).read_text(encoding="utf-8-sig")
     rewritten = body.decode("utf-8-sig")
     before, after = uris(original), uris(rewritten)
     assert len(before) == len(after)
