@@ -79,6 +79,7 @@
 mod cache;
 mod config;
 mod error;
+mod info;
 mod plan;
 mod playlist;
 mod rewrite;
@@ -90,6 +91,7 @@ mod uri;
 pub use cache::SignatureCache;
 pub use config::{Config, ConfigBuilder};
 pub use error::{ConfigError, Error};
+pub use info::{PlaylistInfo, PlaylistType};
 pub use playlist::PlaylistKind;
 pub use rewrite::{Incoming, Rewritten, Summary, Untouched, rewrite, rewrite_as_operator};
 pub use scan::URI_ATTRIBUTES;
