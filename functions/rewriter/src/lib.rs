@@ -8,7 +8,10 @@
 //! 2. the `KEY_PREFIX` copy of the viewer's credential is verified against
 //!    `CF_URL` + path with the signing core (key id, signature, window, IP,
 //!    resource) BEFORE anything is read (else 403 with the failed check);
-//! 3. the object is read from S3 (bounded by `MAX_PLAYLIST_BYTES`);
+//! 3. the object is read from S3 (bounded by `MAX_PLAYLIST_BYTES`), or
+//!    served from the warm process's [raw cache](raw_cache) (a VOD or
+//!    multivariant playlist for `RAW_CACHE_SECONDS`, then revalidated with a
+//!    conditional GET; a live one at most half its target duration);
 //! 4. the playlist core rewrites it with the configured strategy, never
 //!    granting more than the incoming credential;
 //! 5. the answer is `application/vnd.apple.mpegurl`, `Cache-Control: private`
@@ -21,12 +24,17 @@
 //! binding is as strong as the origin's isolation (Origin Access Control).
 //!
 //! The preflight, the method gate, CORS, the error answer and the log line
-//! are the shared shell's ([`signed_hls_aws::shell`]).
+//! are the shared shell's ([`signed_hls_aws::shell`]); the line carries the
+//! time of each stage (`verify_ms`, `read_ms`, `rewrite_ms`, `encode_ms`),
+//! where the body came from (`body_source`) and the S3 requests made.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod raw_cache;
+
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
@@ -39,6 +47,8 @@ use signed_hls_aws::http::{accepts_gzip, viewer_ip};
 use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, RequestLog, Started};
 use signed_hls_aws::{ConfigError, KeyCache, LoadedKey, ObjectStore, RewriterConfig, StoreError};
 use thiserror::Error;
+
+pub use raw_cache::{RawCache, RawObject, Source};
 
 /// Lambda's limit for a synchronous response payload (the whole JSON).
 pub const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
@@ -90,6 +100,11 @@ pub struct Deps {
     pub store: Arc<dyn ObjectStore>,
     /// Seconds since the epoch (a parameter so tests can fix it).
     pub clock: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// Time since the cold start, never going back: the raw cache's
+    /// freshness (a parameter so tests can move it).
+    pub monotonic: Box<dyn Fn() -> Duration + Send + Sync>,
+    /// Raw playlist objects kept between warm requests.
+    pub raw: RawCache,
     per_key: Mutex<Option<Arc<PerKey>>>,
 }
 
@@ -103,15 +118,27 @@ impl Deps {
         let store = started
             .store
             .ok_or_else(|| ConfigError::new(&signed_hls_aws::config::S3_BUCKET, "is required but not set"))?;
+        let started_at = Instant::now();
         Ok(Deps {
             playlist: config.playlist_config(&started.base_url)?,
+            raw: RawCache::new(
+                config.raw_cache_ttl,
+                usize::try_from(config.raw_cache_bytes).unwrap_or(usize::MAX),
+            ),
             config,
             base_url: started.base_url,
             key: started.key,
             store,
             clock,
+            monotonic: Box::new(move || started_at.elapsed()),
             per_key: Mutex::new(None),
         })
+    }
+
+    /// Replaces the monotonic clock (tests move it instead of sleeping).
+    pub fn with_monotonic_clock(mut self, clock: Box<dyn Fn() -> Duration + Send + Sync>) -> Self {
+        self.monotonic = clock;
+        self
     }
 
     /// (hits, misses) of the current key's signature cache, if built yet.
@@ -257,24 +284,34 @@ async fn respond(
     let key = object_key(&path, &deps.config.media_prefix)?;
     let playlist_url = format!("{}/{key}", deps.base_url.url);
     let now = (deps.clock)();
+    let stage = Instant::now();
     let loaded = deps.key.current().await.map_err(|e| {
         tracing::warn!(error = %e, "signing key unavailable");
         CommonError::KeyUnavailable
     })?;
     let per_key = deps.per_key(&loaded);
     // Invariant 2: the credential is checked before anything is read.
-    let incoming = verify_viewer(request, &playlist_url, &per_key.verifier, deps, now)?;
-    let body = read_playlist(deps, key).await?;
-    log.bytes_in = body.len();
+    let incoming = verify_viewer(request, &playlist_url, &per_key.verifier, deps, now);
+    log.verify = stage.elapsed();
+    let incoming = incoming?;
+
+    let stage = Instant::now();
+    let read = read_playlist(deps, key, log).await;
+    log.read = stage.elapsed();
+    let object = read?;
+    log.bytes_in = object.bytes.len();
+
+    let stage = Instant::now();
     let out = playlist_rewrite::rewrite(
-        &body,
+        &object.bytes,
         &playlist_url,
         &incoming,
         &deps.playlist,
         &loaded.signer,
         &per_key.cache,
-    )
-    .map_err(RewriterError::Rewrite)?;
+    );
+    log.rewrite = stage.elapsed();
+    let out = out.map_err(RewriterError::Rewrite)?;
     let summary = &out.summary;
     log.uris_signed = summary.uris_signed;
     log.uris_untouched = summary.untouched.len();
@@ -286,7 +323,10 @@ async fn respond(
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
-    let (body, gzip) = encode_body(out.body, gzip_ok, json_escape_extra(&body))?;
+    let stage = Instant::now();
+    let encoded = encode_body(out.body, gzip_ok, object.json_extra);
+    log.encode = stage.elapsed();
+    let (body, gzip) = encoded?;
     log.gzip = gzip;
     let max_age = incoming.policy.date_less_than.saturating_sub(now).saturating_sub(1);
     let mut answer = Answer::new(200, "application/vnd.apple.mpegurl", body);
@@ -319,18 +359,41 @@ fn verify_viewer(
         .map_err(RewriterError::Denied)
 }
 
-async fn read_playlist(deps: &Deps, key: &str) -> Result<Vec<u8>, RewriterError> {
-    deps.store
-        .get(key, deps.config.max_playlist_bytes)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => CommonError::NotFound.into(),
-            StoreError::TooLarge { limit, .. } => RewriterError::TooLarge(limit),
-            other => {
-                tracing::warn!(error = %other, "reading the playlist failed");
-                CommonError::StorageUnavailable.into()
-            }
-        })
+/// The object `key`, from the raw cache or the store; the log line learns
+/// where it came from and how many store requests it took.
+async fn read_playlist(deps: &Deps, key: &str, log: &mut RequestLog) -> Result<Arc<RawObject>, RewriterError> {
+    let read = deps
+        .raw
+        .read(
+            deps.store.as_ref(),
+            key,
+            deps.config.max_playlist_bytes,
+            (deps.monotonic)(),
+        )
+        .await;
+    match read {
+        Ok(read) => {
+            log.body_source = read.source.as_str();
+            log.s3_requests = read.store_requests;
+            Ok(read.object)
+        }
+        Err(e) => {
+            // Every error is the store's answer to one request.
+            log.s3_requests = 1;
+            Err(store_error(e))
+        }
+    }
+}
+
+fn store_error(e: StoreError) -> RewriterError {
+    match e {
+        StoreError::NotFound(_) => CommonError::NotFound.into(),
+        StoreError::TooLarge { limit, .. } => RewriterError::TooLarge(limit),
+        other => {
+            tracing::warn!(error = %other, "reading the playlist failed");
+            CommonError::StorageUnavailable.into()
+        }
+    }
 }
 
 fn client_ip(request: &ApiGatewayV2httpRequest) -> Option<IpAddr> {

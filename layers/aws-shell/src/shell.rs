@@ -195,7 +195,8 @@ pub struct RequestLog {
     pub signatures_computed: usize,
     /// Signatures found in the warm cache instead.
     pub signatures_reused: usize,
-    /// Bytes read from the store.
+    /// Bytes of the object the answer was made from (read from the store,
+    /// or held in memory: see `body_source`).
     pub bytes_in: usize,
     /// Bytes of the body sent (after compression).
     pub bytes_out: usize,
