@@ -91,14 +91,15 @@ impl Planner<'_> {
         };
         let state = self.dir_state(&target);
         let incoming = self.incoming;
-        let index = match self.strategy {
-            Strategy::Resign if state.covered => state.need,
+        let need = match self.strategy {
+            Strategy::Resign if state.covered => state.need.ok_or(Reason::OutsideGrant),
             Strategy::Resign => exact(&target, incoming).map(|need| self.intern(need)),
             Strategy::PerUri => per_uri(&target, incoming, state.covered).map(|need| self.intern(need)),
             Strategy::Reuse => return self.reuse(target, state.covered, text_uri, site),
         };
-        let Some(index) = index else {
-            return Ok(Plan::Skip(Reason::OutsideGrant));
+        let index = match need {
+            Ok(index) => index,
+            Err(reason) => return Ok(Plan::Skip(reason)),
         };
         let plain = Cred::Signed(index);
         let prefixed = target.playlist.then_some(match self.child_credential {
@@ -169,18 +170,30 @@ impl Planner<'_> {
     }
 }
 
-/// [`Strategy::PerUri`]: canned when that drops no condition, else custom.
-fn per_uri(target: &Target<'_>, incoming: &Incoming, dir_covered: bool) -> Option<Need> {
+/// [`Strategy::PerUri`]: canned when that drops no condition and the URL
+/// holds no wildcard character, else custom.
+///
+/// A canned policy's bytes are those of a custom policy whose resource is
+/// the URL: replayed as `Policy=`, its signature grants what the URL
+/// matches as a pattern. So a URL with `*` or `?` (a query string) is never
+/// signed canned.
+fn per_uri(target: &Target<'_>, incoming: &Incoming, dir_covered: bool) -> Result<Need, Reason> {
     let canned_is_narrower = incoming.policy.date_greater_than.is_none() && incoming.policy.ip_address.is_none();
-    if !target.playlist && !target.unresolved && canned_is_narrower && incoming.matches(&target.url) {
-        return Some(Need {
+    if !target.playlist
+        && !target.unresolved
+        && canned_is_narrower
+        && is_literal(&target.url)
+        && incoming.matches(&target.url)
+    {
+        return Ok(Need {
             canned: true,
             resource: target.url.clone(),
         });
     }
     if dir_covered {
+        // Every URL the resource matches starts with the covered directory.
         let star = if target.playlist { "*" } else { "" };
-        return Some(Need {
+        return Ok(Need {
             canned: false,
             resource: format!("{}{star}", target.url),
         });
@@ -189,22 +202,37 @@ fn per_uri(target: &Target<'_>, incoming: &Incoming, dir_covered: bool) -> Optio
 }
 
 /// A custom policy for exactly the URL (a playlist: the URL and any query
-/// after it), only when the URL is free of wildcard characters, so that the
-/// pattern matches nothing the incoming resource does not.
-fn exact(target: &Target<'_>, incoming: &Incoming) -> Option<Need> {
+/// after it). A URL with `*` or `?` (a query, or a variable the player
+/// resolves) is a pattern: it is signed only when everything it can match
+/// is granted, that is when the incoming grant covers everything after its
+/// literal part (the text before the first `*` or `?`); otherwise it is
+/// left unsigned: [`Reason::WildcardInUri`] when the grant admits the URL
+/// itself, [`Reason::OutsideGrant`] when not even that.
+fn exact(target: &Target<'_>, incoming: &Incoming) -> Result<Need, Reason> {
+    let star = if target.playlist { "*" } else { "" };
     if target.unresolved || !is_literal(&target.url) {
-        return None;
+        let literal = &target.url[..target.url.find(['*', '?']).unwrap_or(target.url.len())];
+        return match incoming.covers_everything_after(literal) {
+            true => Ok(Need {
+                canned: false,
+                resource: format!("{}{star}", target.url),
+            }),
+            // Granted as text, but as a pattern it reaches further.
+            false if !target.unresolved && incoming.matches(&target.url) => Err(Reason::WildcardInUri),
+            false => Err(Reason::OutsideGrant),
+        };
     }
-    if target.playlist {
-        incoming.covers_everything_after(&target.url).then(|| Need {
-            canned: false,
-            resource: format!("{}*", target.url),
-        })
+    let covered = if target.playlist {
+        incoming.covers_everything_after(&target.url)
     } else {
-        incoming.matches(&target.url).then(|| Need {
+        incoming.matches(&target.url)
+    };
+    match covered {
+        true => Ok(Need {
             canned: false,
-            resource: target.url.clone(),
-        })
+            resource: format!("{}{star}", target.url),
+        }),
+        false => Err(Reason::OutsideGrant),
     }
 }
 

@@ -37,6 +37,11 @@ pub enum Reason {
     VariableValue,
     /// A literal `*` in the directory: any policy for it would match other paths.
     WildcardInPath,
+    /// A `*` or `?` in the URI (a query string starts with `?`) that a policy
+    /// for it would read as a wildcard, matching URLs the incoming grant does
+    /// not cover; a canned policy would be no narrower, since its signature
+    /// is also valid as a custom policy with the URL as the resource.
+    WildcardInUri,
     /// The URI does not parse as a URL.
     Invalid,
     /// The signed URL would exceed CloudFront's 8,192 bytes.
@@ -54,6 +59,7 @@ impl Reason {
             Reason::UnresolvedVariable => "unresolved_variable",
             Reason::VariableValue => "variable_value",
             Reason::WildcardInPath => "wildcard_in_path",
+            Reason::WildcardInUri => "wildcard_in_uri",
             Reason::Invalid => "invalid",
             Reason::TooLong => "too_long",
         }
@@ -70,6 +76,7 @@ impl fmt::Display for Reason {
             Reason::UnresolvedVariable => "a variable only the player can resolve decides the resource",
             Reason::VariableValue => "a variable's value holds a fragment or a credential parameter",
             Reason::WildcardInPath => "a literal * in the directory",
+            Reason::WildcardInUri => "a * or ? in the uri would be a wildcard reaching outside the incoming grant",
             Reason::Invalid => "not a valid url",
             Reason::TooLong => "the signed url would exceed 8192 bytes",
         })

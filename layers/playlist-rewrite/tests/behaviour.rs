@@ -3,7 +3,9 @@
 
 mod common;
 
-use cloudfront_sign::{HashAlgorithm, KeySuffix, Policy, UrlSigner, Verifier};
+use cloudfront_sign::{
+    Credential, CredentialPolicy, HashAlgorithm, KeySuffix, Policy, UrlSigner, Verifier, canned_policy_json, encoding,
+};
 use common::*;
 use playlist_rewrite::{
     ChildCredential, Config, ConfigError, Error, Incoming, PlaylistKind, Reason, Rewritten, SignatureCache, Strategy,
@@ -361,7 +363,13 @@ fn wildcards_in_paths_are_not_turned_into_wider_grants() {
         &SignatureCache::default(),
     )
     .unwrap();
-    assert_eq!(out.summary.uris_signed, 1, "canned is exact, so it may still be used");
+    // Not canned either: replayed as `Policy=`, a canned signature for
+    // `file*.ts` is that same pattern (issue 11, finding 3).
+    assert_eq!(out.summary.uris_signed, 0, "a canned `file*.ts` is a pattern too");
+    assert_eq!(
+        out.summary.untouched.iter().map(|u| u.reason).collect::<Vec<_>>(),
+        [Reason::WildcardInPath, Reason::WildcardInUri]
+    );
     let ip_bound = Incoming {
         policy: Policy::new(playlist_url("file*.ts"), EXPIRES).from_ip("192.0.2.0/24".parse().unwrap()),
         ..narrow
@@ -376,6 +384,122 @@ fn wildcards_in_paths_are_not_turned_into_wider_grants() {
     )
     .unwrap();
     assert_eq!(out.summary.uris_signed, 0, "a custom `file*.ts` would be a pattern");
+    assert_eq!(out.summary.untouched[1].reason, Reason::WildcardInUri);
+}
+
+/// A credential that carries the same signature as `credential` but states
+/// the signed bytes as a custom policy: for a canned credential, what an
+/// attacker replays as `Policy=` (the canned policy's bytes for `url`).
+fn as_custom(credential: &Credential, url: &str) -> Credential {
+    match credential.policy {
+        CredentialPolicy::Canned { expires } => Credential {
+            policy: CredentialPolicy::Custom {
+                encoded: encoding::encode(canned_policy_json(url, expires).as_bytes()),
+            },
+            ..credential.clone()
+        },
+        CredentialPolicy::Custom { .. } => credential.clone(),
+    }
+}
+
+/// URLs near `url` that a wildcard in it could reach: its `*` and `?`
+/// replaced, characters added, other files and directories.
+fn probes(url: &str) -> Vec<String> {
+    let dir = &url[..url[..url.find('?').unwrap_or(url.len())].rfind('/').unwrap() + 1];
+    let mut probes = vec![
+        url.replace('*', "12345/../../../secret/x"),
+        url.replace('*', ""),
+        url.replace('?', "/"),
+        url.replacen('?', "X", 1),
+        format!("{url}x"),
+        format!("{dir}seg12345.ts"),
+        format!("{dir}seg1.ts"),
+        format!("{dir}../movie_2/seg1.ts"),
+        format!("https://{HOST}/secret/all.ts"),
+    ];
+    probes.retain(|probe| probe != url);
+    probes
+}
+
+#[test]
+fn per_uri_canned_credentials_replay_as_nothing_wider_than_their_url() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n\
+        #EXTINF:4,\nseg*.ts\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\nseg2.ts?v=1\n\
+        #EXTINF:4,\na.ts?v=1\n#EXTINF:4,\nb.ts?v=1\n";
+    let url = playlist_url("index.m3u8");
+    let config = Config::builder().strategy(Strategy::PerUri).build().unwrap();
+    for (grant, signed, unsigned) in [
+        // `seg?.ts` matches `seg*.ts` as text, but a `seg*.ts` pattern reaches `seg12345.ts`.
+        (
+            playlist_url("seg?.ts"),
+            vec!["seg1.ts"],
+            vec!["seg*.ts", "seg2.ts?v=1", "a.ts?v=1", "b.ts?v=1"],
+        ),
+        // The grant covers everything after `a.ts`: the `a.ts?v=1` pattern stays inside it.
+        (
+            playlist_url("a.ts*"),
+            vec!["a.ts?v=1"],
+            vec!["seg*.ts", "seg1.ts", "seg2.ts?v=1", "b.ts?v=1"],
+        ),
+        // The whole directory: every pattern in it stays inside.
+        (
+            playlist_url("*"),
+            vec!["seg*.ts", "seg1.ts", "seg2.ts?v=1", "a.ts?v=1", "b.ts?v=1"],
+            vec![],
+        ),
+    ] {
+        let incoming = Incoming::operator(&s.signer, &grant, EXPIRES).unwrap();
+        let out = rewrite(
+            body.as_bytes(),
+            &url,
+            &incoming,
+            &config,
+            &s.signer,
+            &SignatureCache::default(),
+        )
+        .unwrap();
+        let (_, uris) = extract(&out.body);
+        let mut seen_signed = Vec::new();
+        for found in &uris {
+            let bare = strip_uri(&found.uri);
+            if !found.uri.contains("Signature=") {
+                continue;
+            }
+            seen_signed.push(bare.clone());
+            let absolute = format!("https://{HOST}/movies/movie_1/{bare}");
+            let credential = credential(&found.uri, "");
+            assert!(
+                !(matches!(credential.policy, CredentialPolicy::Canned { .. }) && absolute.contains(['*', '?'])),
+                "{grant}: {bare} was signed canned"
+            );
+            let replay = as_custom(&credential, &absolute);
+            assert!(s.verifier.verify(&replay, &absolute, NOW, None).is_ok(), "{absolute}");
+            for probe in probes(&absolute) {
+                if s.verifier.verify(&replay, &probe, NOW, None).is_ok() {
+                    // What a custom credential opens stays in the grant; a canned one opens its URL only.
+                    assert!(
+                        matches!(credential.policy, CredentialPolicy::Custom { .. }),
+                        "{grant}: the canned credential of {bare}, replayed, opens {probe}"
+                    );
+                    assert!(
+                        cloudfront_sign::wildcard_match(&grant, &probe),
+                        "{grant}: the credential of {bare} opens {probe}, outside the grant"
+                    );
+                }
+            }
+        }
+        assert_eq!(seen_signed, signed, "{grant}");
+        let left: Vec<_> = out.summary.untouched.iter().map(|u| u.uri.as_str()).collect();
+        assert_eq!(left, unsigned, "{grant}");
+        for untouched in &out.summary.untouched {
+            assert!(
+                matches!(untouched.reason, Reason::WildcardInUri | Reason::OutsideGrant),
+                "{untouched:?}"
+            );
+        }
+        assert_eq!(Reason::WildcardInUri.code(), "wildcard_in_uri");
+    }
 }
 
 #[test]
