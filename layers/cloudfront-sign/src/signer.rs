@@ -49,6 +49,13 @@ impl UrlSigner {
         self.key.kind()
     }
 
+    /// The longest `Signature` value this signer writes, in characters:
+    /// exact for RSA, the bound for ECDSA (see [`KeyKind::max_signature_bytes`]).
+    /// Known before signing, so the length of a signed URL is too.
+    pub fn max_encoded_signature_len(&self) -> usize {
+        encoding::encoded_len(self.key.kind().max_signature_bytes())
+    }
+
     /// The public half of the key.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()

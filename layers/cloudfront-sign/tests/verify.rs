@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use cloudfront_sign::{
-    Credential, CredentialPolicy, Denied, Error, HashAlgorithm, KeyPairId, KeySuffix, Policy, SigningKey, UrlSigner,
-    Verifier, encoding,
+    Credential, CredentialPolicy, Denied, Error, HashAlgorithm, KeyKind, KeyPairId, KeySuffix, Policy, SigningKey,
+    UrlSigner, Verifier, encoding,
 };
 use proptest::prelude::*;
 
@@ -414,6 +414,33 @@ fn a_canned_signature_replays_as_a_custom_policy_so_wildcard_urls_are_refused() 
 }
 
 #[test]
+fn signature_and_policy_lengths_are_known_before_signing() {
+    for (key, hash) in [
+        ("rsa2048_pkcs1.pem", HashAlgorithm::Sha1),
+        ("rsa3072_pkcs8.pem", HashAlgorithm::Sha256),
+        ("ec_p256_pkcs8.pem", HashAlgorithm::Sha1),
+        ("ec_p256_sec1.pem", HashAlgorithm::Sha256),
+    ] {
+        let signer = signer(key, hash);
+        let bound = signer.max_encoded_signature_len();
+        for i in 0..40 {
+            let policy = Policy::new(url(&format!("/movies/{i}/*")), LATER + i);
+            let credential = signer.sign_policy(&policy).unwrap();
+            assert!(credential.signature.len() <= bound, "{key}");
+            if matches!(signer.key_kind(), KeyKind::Rsa { .. }) {
+                assert_eq!(credential.signature.len(), bound, "{key}: RSA is exact");
+            }
+            let CredentialPolicy::Custom { encoded } = &credential.policy else {
+                unreachable!()
+            };
+            assert_eq!(encoded.len(), encoding::encoded_len(policy.json_len()));
+        }
+    }
+    assert_eq!(KeyKind::Rsa { bits: 2048 }.max_signature_bytes(), 256);
+    assert_eq!(KeyKind::EcdsaP256.max_signature_bytes(), 72);
+}
+
+#[test]
 fn denial_codes_are_stable() {
     assert_eq!(Denied::Expired.code(), "expired");
     assert_eq!(Denied::ResourceMismatch.to_string(), "resource does not match the url");
@@ -445,6 +472,17 @@ proptest! {
         let text = encoding::encode(&bytes);
         prop_assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_~".contains(&b)));
         prop_assert_eq!(encoding::decode(&text).unwrap(), bytes);
+    }
+
+    /// The JSON's length is counted exactly, whatever the resource holds.
+    #[test]
+    fn policy_json_len_is_exact(resource in "\\PC{0,40}", dlt in any::<u64>(), start in proptest::option::of(any::<u64>()), v6 in any::<bool>()) {
+        let mut policy = Policy::new(resource, dlt);
+        policy.date_greater_than = start;
+        if v6 {
+            policy = policy.from_ip("2001:db8::/48".parse().unwrap());
+        }
+        prop_assert_eq!(policy.json_len(), policy.to_json().len());
     }
 
     /// Canned signing never panics, and refuses exactly the URLs with a wildcard character.

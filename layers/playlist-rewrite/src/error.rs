@@ -38,6 +38,19 @@ pub enum Error {
         /// The start of the first line (at most 40 characters).
         first_line: String,
     },
+    /// The rewritten playlist would be larger than
+    /// [`Config::max_output_bytes`](crate::Config::max_output_bytes). Found
+    /// while planning, before anything is signed or the output allocated:
+    /// the size of every credential is known beforehand.
+    #[error("output too large: the rewritten playlist would be at least {size} bytes, the limit is {limit}")]
+    OutputTooLarge {
+        /// The output's size as far as it was measured when it passed the
+        /// limit (measuring stops there: the whole output is at least this),
+        /// ECDSA signatures counted at their longest (72 bytes, DER).
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// The playlist URL is not an absolute http(s) URL with a host.
     #[error("invalid playlist url: {0}")]
     PlaylistUrl(String),
@@ -70,4 +83,7 @@ pub enum ConfigError {
     /// A body limit of 0 bytes, which no playlist passes.
     #[error("invalid max bytes 0: expected at least 1")]
     MaxBytes,
+    /// An output limit of 0 bytes, which no playlist passes.
+    #[error("invalid max output bytes 0: expected at least 1")]
+    MaxOutputBytes,
 }

@@ -29,7 +29,37 @@
 //! `QUERYPARAM` variable is known only to the player, so a URI with one in
 //! its directory is left untouched, while one in the last path segment or the
 //! query still has a known directory and is signed for it. The variable's
-//! value is assumed to hold no `?` or `#`.
+//! value is assumed to hold no `?` or `#`. A URI is not expanded past
+//! CloudFront's 8,192-byte URL limit ([`Reason::TooLong`], counted before
+//! anything is copied), and the values substituted in one rewrite add at
+//! most [`Config::max_bytes`] bytes in all ([`Reason::ExpansionLimit`] for
+//! the URIs after that): a short playlist cannot make the work grow with the
+//! square of its size.
+//!
+//! # Bounds
+//!
+//! Time is linear in the input (one pass to find the variables, one to plan
+//! and measure, one to build), plus one signature per distinct policy (see
+//! [`Strategy`]). Memory is bounded for any body up to [`Config::max_bytes`]:
+//!
+//! - The output's size is known before it is built: every credential's
+//!   length is known from its policy and the key (an RSA signature has the
+//!   modulus's length, an ECDSA P-256 one at most 72 bytes), so the plan
+//!   counts the output as it grows and refuses it with
+//!   [`Error::OutputTooLarge`] as soon as it passes
+//!   [`Config::max_output_bytes`] (default 128 MiB), before anything is signed
+//!   or allocated for it. The answer is then allocated once, at its exact size.
+//! - Besides the input (borrowed) and the answer, a rewrite holds: about 100
+//!   bytes per URI it signs (at most one per 130 bytes of output), the query
+//!   of each credential it writes (each written into the output at least
+//!   once), each distinct policy's resource (at most 8 KiB; a custom one is
+//!   in the output too), a copy of each URI it leaves untouched plus about
+//!   40 bytes (at most 15 times the input), and one expanded URL at a time.
+//!
+//! Altogether at most about 3 × `max_output_bytes` + 16 × `max_bytes`, for a
+//! playlist URL of up to about 100 bytes: a 4 MiB playlist of one-byte URIs,
+//! which would grow to 1.2 GB, is refused with 27 MB allocated at the peak.
+//! The [`SignatureCache`] is the caller's, bounded by its capacity.
 //!
 //! A body is a playlist when it is at most [`Config::max_bytes`], holds no
 //! NUL byte, is UTF-8 and starts with the `#EXTM3U` line (after an optional

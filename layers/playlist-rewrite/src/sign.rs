@@ -58,7 +58,7 @@ pub(crate) fn sign(
 /// The custom policy of `need`: its resource, with the window and address block of the incoming grant.
 fn policy_of(need: &Need, window: &Policy) -> Policy {
     Policy {
-        resource: need.resource.clone(),
+        resource: need.resource.to_string(),
         date_less_than: window.date_less_than,
         date_greater_than: window.date_greater_than,
         ip_address: window.ip_address,

@@ -9,7 +9,10 @@
 //! inserted (before a `#fragment`), and stale credential parameters removed.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
+
+use cloudfront_sign::MAX_URL_BYTES;
 
 use url::Url;
 
@@ -44,8 +47,14 @@ pub enum Reason {
     WildcardInUri,
     /// The URI does not parse as a URL.
     Invalid,
-    /// The signed URL would exceed CloudFront's 8,192 bytes.
+    /// The signed URL would exceed CloudFront's 8,192 bytes (or the URI
+    /// would, once its variables were expanded: they are not expanded further).
     TooLong,
+    /// The playlist's variables have already added as many bytes to its URLs
+    /// as one rewrite expands ([`Config::max_bytes`](crate::Config::max_bytes)
+    /// in all): expanding more would make the work grow with the square of
+    /// the input.
+    ExpansionLimit,
 }
 
 impl Reason {
@@ -62,6 +71,7 @@ impl Reason {
             Reason::WildcardInUri => "wildcard_in_uri",
             Reason::Invalid => "invalid",
             Reason::TooLong => "too_long",
+            Reason::ExpansionLimit => "expansion_limit",
         }
     }
 }
@@ -79,6 +89,7 @@ impl fmt::Display for Reason {
             Reason::WildcardInUri => "a * or ? in the uri would be a wildcard reaching outside the incoming grant",
             Reason::Invalid => "not a valid url",
             Reason::TooLong => "the signed url would exceed 8192 bytes",
+            Reason::ExpansionLimit => "the playlist's variables already expanded to the limit of one rewrite",
         })
     }
 }
@@ -208,6 +219,8 @@ pub(crate) struct Context<'a> {
     pub defines: &'a Defines,
     /// Credential parameter names, plain and suffixed, to remove.
     pub stale: &'a [&'a str],
+    /// The bytes that variables may still add to this playlist's URLs.
+    pub expansion_left: Cell<usize>,
 }
 
 /// Decides whether `text` (a URI as written) is ours to sign, and how.
@@ -235,7 +248,7 @@ pub(crate) fn analyze<'a>(text: &'a str, playlist_by_place: bool, cx: &Context<'
     } else {
         Cow::Borrowed(raw_head)
     };
-    let (expanded, unresolved) = substitute(&head, cx.defines).ok_or(Reason::VariableValue)?;
+    let (expanded, unresolved) = substitute(&head, cx.defines, &cx.expansion_left)?;
     if let Cow::Owned(expanded) = &expanded {
         if expanded.contains('#') {
             return Err(Reason::VariableValue);
@@ -365,44 +378,114 @@ pub(crate) fn plain_relative(text: &str) -> bool {
 }
 
 /// `text` with its `{$name}` references replaced by their values; a variable
-/// only the player knows becomes `*` and sets the flag. `None` when a value
-/// itself holds a reference (RFC 8216bis forbids nesting; refuse it).
-fn substitute<'a>(text: &'a str, defines: &Defines) -> Option<(Cow<'a, str>, bool)> {
-    if defines.is_empty() && !text.contains("{$") {
-        return Some((Cow::Borrowed(text), false));
+/// only the player knows becomes `*` and sets the flag.
+///
+/// The length is counted before anything is copied: a result over
+/// [`MAX_URL_BYTES`] is refused ([`Reason::TooLong`]: no URL that long can be
+/// signed), and the values' bytes are taken from `budget`, the bytes all
+/// expansions of one rewrite may still copy ([`Reason::ExpansionLimit`] when
+/// it is spent). A value that itself holds a reference is refused
+/// ([`Reason::VariableValue`]: RFC 8216bis forbids nesting).
+fn substitute<'a>(text: &'a str, defines: &Defines, budget: &Cell<usize>) -> Result<(Cow<'a, str>, bool), Reason> {
+    if !text.contains("{$") {
+        return Ok((Cow::Borrowed(text), false));
     }
-    let Some(first) = text.find("{$") else {
-        return Some((Cow::Borrowed(text), false));
-    };
-    let mut out = String::with_capacity(text.len() + 32);
+    // First the size and the checks, then the copy.
+    let mut len = 0usize;
+    let mut copied = 0usize;
     let mut unresolved = false;
-    let mut rest = text;
-    let mut next = Some(first);
-    while let Some(start) = next {
-        let after = &rest[start + 2..];
-        let name_len = after
-            .bytes()
-            .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            .count();
-        if name_len > 0 && after.as_bytes().get(name_len) == Some(&b'}') {
-            out.push_str(&rest[..start]);
-            match defines.get(&after[..name_len]) {
-                Some(Some(value)) if value.contains("{$") => return None,
-                Some(Some(value)) => out.push_str(value),
-                _ => {
-                    out.push('*');
-                    unresolved = true;
-                }
+    for piece in References::new(text, defines) {
+        match piece {
+            Piece::Text(part) => len += part.len(),
+            Piece::Value(value) if value.contains("{$") => return Err(Reason::VariableValue),
+            Piece::Value(value) => {
+                len += value.len();
+                copied += value.len();
             }
-            rest = &after[name_len + 1..];
-        } else {
-            out.push_str(&rest[..start + 2]);
-            rest = after;
+            Piece::Unknown => {
+                len += 1;
+                unresolved = true;
+            }
         }
-        next = rest.find("{$");
+        if len > MAX_URL_BYTES {
+            return Err(Reason::TooLong);
+        }
     }
-    out.push_str(rest);
-    Some((Cow::Owned(out), unresolved))
+    let left = budget.get();
+    if copied > left {
+        return Err(Reason::ExpansionLimit);
+    }
+    budget.set(left - copied);
+    let mut out = String::with_capacity(len);
+    for piece in References::new(text, defines) {
+        match piece {
+            Piece::Text(part) | Piece::Value(part) => out.push_str(part),
+            Piece::Unknown => out.push('*'),
+        }
+    }
+    Ok((Cow::Owned(out), unresolved))
+}
+
+/// A part of a URI with references: text as written, a known value, or a
+/// variable only the player knows.
+enum Piece<'a> {
+    Text(&'a str),
+    Value(&'a str),
+    Unknown,
+}
+
+/// The pieces of a URI, in order: `{$name}` (letters, digits, `_`, `-`) is
+/// a reference; any other `{$` is text.
+struct References<'a> {
+    rest: &'a str,
+    defines: &'a Defines,
+    /// A value found after the text piece just returned.
+    pending: Option<Piece<'a>>,
+}
+
+impl<'a> References<'a> {
+    fn new(text: &'a str, defines: &'a Defines) -> Self {
+        References {
+            rest: text,
+            defines,
+            pending: None,
+        }
+    }
+}
+
+impl<'a> Iterator for References<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        if let Some(piece) = self.pending.take() {
+            return Some(piece);
+        }
+        if self.rest.is_empty() {
+            return None;
+        }
+        let mut search = 0;
+        while let Some(found) = self.rest[search..].find("{$") {
+            let start = search + found;
+            let after = &self.rest[start + 2..];
+            let name_len = after
+                .bytes()
+                .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                .count();
+            if name_len > 0 && after.as_bytes().get(name_len) == Some(&b'}') {
+                let text = &self.rest[..start];
+                self.pending = Some(match self.defines.get(&after[..name_len]) {
+                    Some(Some(value)) => Piece::Value(value),
+                    _ => Piece::Unknown,
+                });
+                self.rest = &after[name_len + 1..];
+                return Some(Piece::Text(text));
+            }
+            search = start + 2;
+        }
+        let text = self.rest;
+        self.rest = "";
+        Some(Piece::Text(text))
+    }
 }
 
 #[cfg(test)]
@@ -429,6 +512,7 @@ mod tests {
             hosts: &hosts,
             defines: &scan.defines,
             stale: &stale,
+            expansion_left: Cell::new(1 << 20),
         })
     }
 

@@ -181,8 +181,48 @@ proptest! {
         let mut input = if header { b"#EXTM3U\n".to_vec() } else { Vec::new() };
         input.extend(body);
         for strategy in [Mode::Resign, Mode::PerUri, Mode::Reuse] {
-            let config = Config::builder().strategy(strategy).build().unwrap();
-            let _ = rewrite(&input, &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache);
+            for budget in [usize::MAX, 1_000] {
+                let config = Config::builder().strategy(strategy).max_output_bytes(budget).build().unwrap();
+                let _ = rewrite(&input, &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache);
+            }
+        }
+    }
+
+    /// Variables of any size and number, any output budget, aliases: never a
+    /// panic, an output within its budget or a refusal that names it.
+    #[test]
+    fn hostile_variables_and_budgets_never_panic(
+        value_len in prop_oneof![0usize..40, 7_000usize..9_000, 60_000usize..70_000],
+        refs in prop::collection::vec("(\\{\\$v\\}|\\{\\$w\\}|[a-z]{0,3}|/|\\?|\\*)", 1..6),
+        lines in 1usize..300,
+        budget in prop_oneof![1usize..2_000, 2_000usize..200_000, Just(usize::MAX)],
+        max_bytes in prop_oneof![Just(1usize << 20), 1usize..100_000],
+        strategy in prop_oneof![Just(Mode::Resign), Just(Mode::PerUri), Just(Mode::Reuse)],
+    ) {
+        let f = fixture();
+        let uri = refs.concat();
+        let body = format!(
+            "#EXTM3U\n#EXT-X-DEFINE:NAME=\"v\",VALUE=\"{}\"\n#EXT-X-DEFINE:NAME=\"w\",VALUE=\"../{{$v}}\"\n{}",
+            "x".repeat(value_len),
+            format!("#EXTINF:4,\n{uri}\n").repeat(lines),
+        );
+        let config = Config::builder()
+            .strategy(strategy)
+            .max_output_bytes(budget)
+            .max_bytes(max_bytes.max(body.len()))
+            .build()
+            .unwrap();
+        match rewrite(body.as_bytes(), &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache) {
+            Ok(out) => {
+                prop_assert!(out.body.len() <= budget);
+                prop_assert_eq!(out.summary.uris_signed + out.summary.untouched.len(), lines);
+            }
+            Err(playlist_rewrite::Error::OutputTooLarge { size, limit }) => {
+                prop_assert_eq!(limit, budget);
+                prop_assert!(size > limit);
+            }
+            Err(playlist_rewrite::Error::ReuseNotCovering { .. }) => prop_assert_eq!(strategy, Mode::Reuse),
+            Err(other) => prop_assert!(false, "{other}"),
         }
     }
 
