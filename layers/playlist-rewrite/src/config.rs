@@ -41,20 +41,22 @@ pub struct Config {
     key_suffix: KeySuffix,
     max_bytes: usize,
     max_output_bytes: usize,
+    max_new_signatures: Option<usize>,
     strategy: Strategy,
     child_credential: ChildCredential,
 }
 
 impl Default for Config {
     /// Hosts: the playlist's own; suffix `-PREFIX`; 4 MiB in, 128 MiB out;
-    /// [`Strategy::Resign`]; [`ChildCredential::Copy`]. The same as
-    /// `Config::builder().build()`.
+    /// no signing budget; [`Strategy::Resign`]; [`ChildCredential::Copy`].
+    /// The same as `Config::builder().build()`.
     fn default() -> Self {
         Config {
             hosts: Hosts::default(),
             key_suffix: KeySuffix::default(),
             max_bytes: DEFAULT_MAX_BYTES,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            max_new_signatures: None,
             strategy: Strategy::default(),
             child_credential: ChildCredential::default(),
         }
@@ -93,6 +95,11 @@ impl Config {
         self.max_output_bytes
     }
 
+    /// The most new signatures one rewrite makes (`None`: no limit).
+    pub fn max_new_signatures(&self) -> Option<usize> {
+        self.max_new_signatures
+    }
+
     /// How URIs are signed.
     pub fn strategy(&self) -> Strategy {
         self.strategy
@@ -112,6 +119,7 @@ pub struct ConfigBuilder {
     key_suffix: KeySuffix,
     max_bytes: usize,
     max_output_bytes: usize,
+    max_new_signatures: Option<usize>,
     strategy: Strategy,
     child_credential: ChildCredential,
 }
@@ -123,6 +131,7 @@ impl Default for ConfigBuilder {
             key_suffix: KeySuffix::default(),
             max_bytes: DEFAULT_MAX_BYTES,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            max_new_signatures: None,
             strategy: Strategy::default(),
             child_credential: ChildCredential::default(),
         }
@@ -175,6 +184,24 @@ impl ConfigBuilder {
         self
     }
 
+    /// The most new signatures (cache misses) one rewrite makes, at least 1
+    /// (default: no limit). A rewrite that needs more makes that many, in
+    /// playlist order, puts them in the [`SignatureCache`](crate::SignatureCache)
+    /// and fails with [`Error::SigningBudget`](crate::Error::SigningBudget):
+    /// the caller answers 503 with `Retry-After`, and the retry continues
+    /// from the cache (see the crate's documentation for the contract).
+    ///
+    /// Only the caller knows its time limit and cores, so there is no
+    /// default limit: set it to what fits in the time, e.g. with the bench's
+    /// figures (RSA-2048 about 1 ms a signature a core, ECDSA P-256 about a
+    /// tenth of that) and half the function's timeout. It matters with
+    /// [`Strategy::PerUri`], which signs each URI for each viewer;
+    /// [`Strategy::Resign`] signs one policy per directory.
+    pub fn max_new_signatures(mut self, max_new_signatures: usize) -> Self {
+        self.max_new_signatures = Some(max_new_signatures);
+        self
+    }
+
     /// How URIs are signed (default [`Strategy::Resign`]).
     pub fn strategy(mut self, strategy: Strategy) -> Self {
         self.strategy = strategy;
@@ -188,8 +215,9 @@ impl ConfigBuilder {
     }
 
     /// The finished [`Config`], or the first setting that is refused: a
-    /// host that is not `host` or `host:port`, or a `max_bytes` or
-    /// `max_output_bytes` of 0. With the defaults it cannot fail.
+    /// host that is not `host` or `host:port`, or a `max_bytes`,
+    /// `max_output_bytes` or `max_new_signatures` of 0. With the defaults it
+    /// cannot fail.
     pub fn build(self) -> Result<Config, ConfigError> {
         if self.max_bytes == 0 {
             return Err(ConfigError::MaxBytes);
@@ -197,11 +225,15 @@ impl ConfigBuilder {
         if self.max_output_bytes == 0 {
             return Err(ConfigError::MaxOutputBytes);
         }
+        if self.max_new_signatures == Some(0) {
+            return Err(ConfigError::MaxNewSignatures);
+        }
         Ok(Config {
             hosts: Hosts::parse(&self.hosts)?,
             key_suffix: self.key_suffix,
             max_bytes: self.max_bytes,
             max_output_bytes: self.max_output_bytes,
+            max_new_signatures: self.max_new_signatures,
             strategy: self.strategy,
             child_credential: self.child_credential,
         })
@@ -220,6 +252,7 @@ mod tests {
         assert_eq!(config.key_suffix().as_str(), "-PREFIX");
         assert_eq!(config.max_bytes(), 4 << 20);
         assert_eq!(config.max_output_bytes(), 128 << 20);
+        assert_eq!(config.max_new_signatures(), None);
         assert_eq!(config.strategy(), Strategy::Resign);
         assert_eq!(config.child_credential(), ChildCredential::Copy);
     }
@@ -231,6 +264,7 @@ mod tests {
             .key_suffix(KeySuffix::new("_o").unwrap())
             .max_bytes(1)
             .max_output_bytes(2)
+            .max_new_signatures(3)
             .strategy(Strategy::Reuse)
             .child_credential(ChildCredential::Incoming)
             .build()
@@ -244,6 +278,7 @@ mod tests {
         assert_eq!(config.key_suffix().as_str(), "_o");
         assert_eq!(config.max_bytes(), 1);
         assert_eq!(config.max_output_bytes(), 2);
+        assert_eq!(config.max_new_signatures(), Some(3));
         assert_eq!(config.strategy(), Strategy::Reuse);
         assert_eq!(config.child_credential(), ChildCredential::Incoming);
     }
@@ -275,6 +310,14 @@ mod tests {
         assert_eq!(
             ConfigError::MaxOutputBytes.to_string(),
             "invalid max output bytes 0: expected at least 1"
+        );
+        assert_eq!(
+            Config::builder().max_new_signatures(0).build(),
+            Err(ConfigError::MaxNewSignatures)
+        );
+        assert_eq!(
+            ConfigError::MaxNewSignatures.to_string(),
+            "invalid max new signatures 0: expected at least 1"
         );
     }
 }

@@ -66,6 +66,23 @@ pub enum Error {
         /// The incoming policy's resource.
         resource: String,
     },
+    /// More new signatures (cache misses) were needed than
+    /// [`Config::max_new_signatures`](crate::Config::max_new_signatures)
+    /// allows. The first `signed` of them (in playlist order) were made and
+    /// are in the [`SignatureCache`](crate::SignatureCache): the same request
+    /// again continues from there. A caller answers "try again later" (503
+    /// with `Retry-After`), see the crate's documentation.
+    #[error(
+        "signing budget spent: {needed} new signatures needed, {signed} made and cached (the budget is {budget}); the same request again continues from the cache"
+    )]
+    SigningBudget {
+        /// New signatures this rewrite needed.
+        needed: usize,
+        /// Those made (and cached) before it stopped: the budget.
+        signed: usize,
+        /// The configured budget.
+        budget: usize,
+    },
     /// The signing core refused (a bad key, or a policy it cannot sign).
     #[error("signing failed: {0}")]
     Sign(#[from] cloudfront_sign::Error),
@@ -86,4 +103,8 @@ pub enum ConfigError {
     /// An output limit of 0 bytes, which no playlist passes.
     #[error("invalid max output bytes 0: expected at least 1")]
     MaxOutputBytes,
+    /// A budget of 0 new signatures: a rewrite that needs one could never
+    /// make progress, however often it is retried.
+    #[error("invalid max new signatures 0: expected at least 1")]
+    MaxNewSignatures,
 }

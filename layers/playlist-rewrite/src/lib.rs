@@ -36,11 +36,28 @@
 //! the URIs after that): a short playlist cannot make the work grow with the
 //! square of its size.
 //!
+//! A body is a playlist when it is at most [`Config::max_bytes`], holds no
+//! NUL byte, is UTF-8 and starts with the `#EXTM3U` line (after an optional
+//! BOM); anything else is a typed [`Error`]. It is a master playlist when the
+//! first tag that only one kind may hold is a master tag (as m3u8-rs decides,
+//! without linking it), a media playlist otherwise. Nothing parses it further:
+//! a line that is not HLS is copied as it is.
+//!
+//! The operator's settings (hosts, the `KEY_PREFIX` suffix, the size
+//! limits, the signing budget, the [`Strategy`]) are a [`Config`], validated once when it is built
+//! ([`Config::builder`], refusing with a [`ConfigError`]): a rewrite never
+//! checks them again, and fails only for the request at hand.
+//!
+//! It does no I/O and reads no clock: the window comes from the incoming
+//! grant. It does not verify the incoming credential (see
+//! [`Incoming::verify`]), fetch playlists, or compress the output.
+//!
 //! # Bounds
 //!
 //! Time is linear in the input (one pass to find the variables, one to plan
 //! and measure, one to build), plus one signature per distinct policy (see
-//! [`Strategy`]). Memory is bounded for any body up to [`Config::max_bytes`]:
+//! [`Strategy`]), at most [`Config::max_new_signatures`] of them. Memory is
+//! bounded for any body up to [`Config::max_bytes`]:
 //!
 //! - The output's size is known before it is built: every credential's
 //!   length is known from its policy and the key (an RSA signature has the
@@ -61,21 +78,27 @@
 //! which would grow to 1.2 GB, is refused with 27 MB allocated at the peak.
 //! The [`SignatureCache`] is the caller's, bounded by its capacity.
 //!
-//! A body is a playlist when it is at most [`Config::max_bytes`], holds no
-//! NUL byte, is UTF-8 and starts with the `#EXTM3U` line (after an optional
-//! BOM); anything else is a typed [`Error`]. It is a master playlist when the
-//! first tag that only one kind may hold is a master tag (as m3u8-rs decides,
-//! without linking it), a media playlist otherwise. Nothing parses it further:
-//! a line that is not HLS is copied as it is.
+//! # Signing budget
 //!
-//! The operator's settings (hosts, the `KEY_PREFIX` suffix, the size limit,
-//! the [`Strategy`]) are a [`Config`], validated once when it is built
-//! ([`Config::builder`], refusing with a [`ConfigError`]): a rewrite never
-//! checks them again, and fails only for the request at hand.
+//! [`Strategy::PerUri`] signs every URI for every viewer (the policies
+//! embed the viewer's window, so two viewers share none): 10,000 segments
+//! take about 10 CPU-seconds with RSA-2048. [`Config::max_new_signatures`]
+//! bounds one rewrite's work, with this contract:
 //!
-//! It does no I/O and reads no clock: the window comes from the incoming
-//! grant. It does not verify the incoming credential (see
-//! [`Incoming::verify`]), fetch playlists, or compress the output.
+//! - Policies are looked up, and the missing signatures made, in batches of
+//!   256 in playlist order; each batch goes into the [`SignatureCache`] as
+//!   soon as it is made, so even a rewrite cut short (a timeout) keeps them.
+//! - When more signatures are missing than the budget, the first budget's
+//!   worth are made and cached, then the rewrite fails with
+//!   [`Error::SigningBudget`] `{ needed, signed, budget }`, before anything
+//!   is built. The caller answers 503 with `Retry-After`.
+//! - The same request again (the same credential: the same window, so the
+//!   same policies) finds those in the cache and continues: it succeeds
+//!   after `needed / budget` retries, provided the cache keeps them: its
+//!   capacity must exceed the signatures of the playlists being retried at
+//!   once (a capacity of 0 never progresses).
+//!
+//! # Example
 //!
 //! ```
 //! use cloudfront_sign::{HashAlgorithm, SigningKey, UrlSigner, Verifier};

@@ -125,9 +125,10 @@ pub struct Rewritten {
 ///
 /// Errors when the body is not a playlist, the playlist URL is not an
 /// absolute http(s) URL, the output would pass
-/// [`Config::max_output_bytes`] (found before signing),
-/// [`Strategy::Reuse`] cannot cover a URI, or the signer fails; never for
-/// the configuration, which was checked when it was built. URIs that cannot be signed are left untouched and listed in the summary.
+/// [`Config::max_output_bytes`] (found before signing), more new signatures
+/// are needed than [`Config::max_new_signatures`] (those are made and
+/// cached first), [`Strategy::Reuse`] cannot cover a URI, or the signer
+/// fails; never for the configuration, which was checked when it was built. URIs that cannot be signed are left untouched and listed in the summary.
 pub fn rewrite(
     body: &[u8],
     playlist_url: &str,
@@ -161,6 +162,7 @@ pub fn rewrite(
         signer,
         cache,
         config.strategy() == Strategy::PerUri,
+        config.max_new_signatures(),
     )?;
     let queries = Queries::new(signed.credentials, &planned.signings, &incoming.credential, suffix);
     let summary = Summary {

@@ -566,6 +566,134 @@ fn per_uri_signs_in_parallel_and_keeps_the_order() {
 }
 
 #[test]
+fn a_signing_budget_signs_up_to_it_caches_and_the_retry_continues() {
+    // ECDSA: fast in debug builds; the contract is the same for RSA.
+    let signer = signer(EC_PEM, HashAlgorithm::Sha1);
+    let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
+    let mut body = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:4\n");
+    for i in 0..600 {
+        body.push_str(&format!("#EXTINF:4,\nseg{i:05}.ts\n"));
+    }
+    let url = playlist_url("index.m3u8");
+    let config = Config::builder()
+        .strategy(Strategy::PerUri)
+        .max_new_signatures(250)
+        .build()
+        .unwrap();
+    let cache = SignatureCache::default();
+    let attempt = || rewrite(body.as_bytes(), &url, &wide, &config, &signer, &cache);
+    // 600 needed: 250 made and cached, then a refusal that says so.
+    assert_eq!(
+        attempt().unwrap_err(),
+        Error::SigningBudget {
+            needed: 600,
+            signed: 250,
+            budget: 250
+        }
+    );
+    assert_eq!(cache.len(), 250);
+    // The retry continues from the cache: 350 missing, 250 more made.
+    assert_eq!(
+        attempt().unwrap_err(),
+        Error::SigningBudget {
+            needed: 350,
+            signed: 250,
+            budget: 250
+        }
+    );
+    assert_eq!(cache.len(), 500);
+    // The last 100 fit: done, with every URI signed and verifying.
+    let out = attempt().unwrap();
+    assert_eq!(
+        (out.summary.signatures_computed, out.summary.signatures_reused),
+        (100, 500)
+    );
+    let check = Check {
+        playlist_url: &url,
+        incoming: &wide,
+        verifier: &verifier(&signer),
+        client_ip: None,
+        child: ChildCredential::Copy,
+    };
+    assert_eq!(check.run(body.as_bytes(), out.body.as_bytes()).signed.len(), 600);
+    // Nothing missing: no budget is spent.
+    assert_eq!(attempt().unwrap().summary.signatures_computed, 0);
+    let message = Error::SigningBudget {
+        needed: 600,
+        signed: 250,
+        budget: 250,
+    }
+    .to_string();
+    assert!(message.starts_with("signing budget spent: 600 new signatures needed, 250 made and cached"));
+    // Without a budget, everything at once, as before.
+    let unlimited = Config::builder().strategy(Strategy::PerUri).build().unwrap();
+    let out = rewrite(
+        body.as_bytes(),
+        &url,
+        &wide,
+        &unlimited,
+        &signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.signatures_computed, 600);
+}
+
+#[test]
+fn signatures_go_into_the_cache_in_batches_in_playlist_order() {
+    // A budget that ends inside the second batch of 256: the first batch and
+    // part of the second are cached, exactly the first URIs of the playlist.
+    let signer = signer(EC_PEM, HashAlgorithm::Sha1);
+    let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
+    let segment = |i: usize| format!("seg{i:05}.ts");
+    let mut body = String::from("#EXTM3U\n");
+    for i in 0..700 {
+        body.push_str(&format!("#EXTINF:4,\n{}\n", segment(i)));
+    }
+    let url = playlist_url("index.m3u8");
+    let config = Config::builder()
+        .strategy(Strategy::PerUri)
+        .max_new_signatures(300)
+        .build()
+        .unwrap();
+    let cache = SignatureCache::default();
+    assert!(matches!(
+        rewrite(body.as_bytes(), &url, &wide, &config, &signer, &cache),
+        Err(Error::SigningBudget { signed: 300, .. })
+    ));
+    // Which ones: a playlist of the first 300 URIs finds all of them, of the next ones none.
+    let unlimited = Config::builder().strategy(Strategy::PerUri).build().unwrap();
+    let first: String = (0..300).map(|i| format!("#EXTINF:4,\n{}\n", segment(i))).collect();
+    let out = rewrite(
+        format!("#EXTM3U\n{first}").as_bytes(),
+        &url,
+        &wide,
+        &unlimited,
+        &signer,
+        &cache,
+    )
+    .unwrap();
+    assert_eq!(
+        (out.summary.signatures_reused, out.summary.signatures_computed),
+        (300, 0)
+    );
+    let next: String = (300..310).map(|i| format!("#EXTINF:4,\n{}\n", segment(i))).collect();
+    let out = rewrite(
+        format!("#EXTM3U\n{next}").as_bytes(),
+        &url,
+        &wide,
+        &unlimited,
+        &signer,
+        &cache,
+    )
+    .unwrap();
+    assert_eq!(
+        (out.summary.signatures_reused, out.summary.signatures_computed),
+        (0, 10)
+    );
+}
+
+#[test]
 fn sha256_and_ecdsa_credentials_carry_their_hash_algorithm() {
     let signer = signer(EC_PEM, HashAlgorithm::Sha256);
     let verifier = verifier(&signer);

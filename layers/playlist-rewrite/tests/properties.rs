@@ -188,8 +188,8 @@ proptest! {
         }
     }
 
-    /// Variables of any size and number, any output budget, aliases: never a
-    /// panic, an output within its budget or a refusal that names it.
+    /// Variables of any size and number, any output and signing budget: never
+    /// a panic, an output within its budget or a refusal that names it.
     #[test]
     fn hostile_variables_and_budgets_never_panic(
         value_len in prop_oneof![0usize..40, 7_000usize..9_000, 60_000usize..70_000],
@@ -198,6 +198,7 @@ proptest! {
         budget in prop_oneof![1usize..2_000, 2_000usize..200_000, Just(usize::MAX)],
         max_bytes in prop_oneof![Just(1usize << 20), 1usize..100_000],
         strategy in prop_oneof![Just(Mode::Resign), Just(Mode::PerUri), Just(Mode::Reuse)],
+        signatures in prop_oneof![Just(None), (1usize..4).prop_map(Some)],
     ) {
         let f = fixture();
         let uri = refs.concat();
@@ -206,12 +207,14 @@ proptest! {
             "x".repeat(value_len),
             format!("#EXTINF:4,\n{uri}\n").repeat(lines),
         );
-        let config = Config::builder()
+        let mut builder = Config::builder()
             .strategy(strategy)
             .max_output_bytes(budget)
-            .max_bytes(max_bytes.max(body.len()))
-            .build()
-            .unwrap();
+            .max_bytes(max_bytes.max(body.len()));
+        if let Some(signatures) = signatures {
+            builder = builder.max_new_signatures(signatures);
+        }
+        let config = builder.build().unwrap();
         match rewrite(body.as_bytes(), &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache) {
             Ok(out) => {
                 prop_assert!(out.body.len() <= budget);
@@ -222,6 +225,10 @@ proptest! {
                 prop_assert!(size > limit);
             }
             Err(playlist_rewrite::Error::ReuseNotCovering { .. }) => prop_assert_eq!(strategy, Mode::Reuse),
+            Err(playlist_rewrite::Error::SigningBudget { needed, signed, budget }) => {
+                prop_assert_eq!(Some(budget), signatures);
+                prop_assert!(needed > budget && signed == budget);
+            }
             Err(other) => prop_assert!(false, "{other}"),
         }
     }
