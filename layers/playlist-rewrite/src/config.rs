@@ -142,6 +142,14 @@ impl ConfigBuilder {
     /// The hosts whose URIs are signed, each `host` or `host:port` (port 1 to
     /// 65535), in any case; none (the default) means the playlist's own host.
     ///
+    /// The first is the distribution's own host, the one the incoming grants
+    /// name (`CF_URL`'s); the others are its aliases (`EXTRA_HOSTS`: other
+    /// domain names of the same distribution). A URI on an alias is signed
+    /// when the same path on the first host is covered by the incoming grant
+    /// (or the grant names the alias itself), with a resource on the alias
+    /// host and the same path pattern: `https://alias/movies/1/*` for a grant
+    /// of `https://first/movies/1/*`, never more.
+    ///
     /// They are kept as a browser reads them (lower-case, IDNA) and a default
     /// port (80, 443) is dropped: `h`, `h:443` and `h:80` are the same host,
     /// on the default port of the URI's scheme (`https://h/`, `http://h/`).

@@ -20,7 +20,16 @@
 //! No outgoing policy is wider than the incoming one: the window and the
 //! address block are copied, and each resource matches only URLs that the
 //! incoming resource matches, in one of the playlist's directories on one of
-//! our hosts. A URI that cannot be signed within that is left untouched and
+//! our hosts.
+//!
+//! Hosts: by default, the playlist's own. When several are configured
+//! ([`ConfigBuilder::hosts`]), the first is the distribution's own host,
+//! the one the incoming grant names, and the others are its aliases
+//! (alternate domain names of the same distribution). A URI on an alias is
+//! covered when the same path on the first host is (or when the grant names
+//! the alias itself), and is signed with a resource on the alias: the same
+//! path pattern, which CloudFront matches against the host the player uses.
+//! So the outgoing resource's path is always within the incoming one's. A URI that cannot be signed within that is left untouched and
 //! listed with its [`Reason`]: other hosts, `skd://` and `data:` URIs, URIs
 //! outside the grant, variables that only the player can resolve.
 //!

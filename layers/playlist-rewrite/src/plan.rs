@@ -320,6 +320,12 @@ impl<'t> Planner<'_, 't> {
             Strategy::Resign => exact(&target, incoming).map(|need| self.lookup(need)),
             Strategy::PerUri => per_uri(&target, incoming, covered).map(|need| self.lookup(need)),
             Strategy::Reuse => {
+                // The incoming credential is appended as it is: CloudFront
+                // matches it against the URL's own host, never an alias's.
+                let covered = match target.canonical {
+                    None => covered,
+                    Some(_) => incoming.covers_everything_after(target.dir()),
+                };
                 if !reuse_covers(&target, incoming, self.suffix, covered) {
                     return Err(Error::ReuseNotCovering {
                         uri: text_uri.to_owned(),
@@ -345,7 +351,10 @@ impl<'t> Planner<'_, 't> {
         let covered = match self.dirs.get(target.dir()) {
             Some(&covered) => covered,
             None => {
-                let covered = self.incoming.covers_everything_after(target.dir());
+                let incoming = self.incoming;
+                let covered = target
+                    .prefixes(target.dir_len)
+                    .any(|dir| incoming.covers_everything_after(dir));
                 if self.dirs.len() >= DIR_CACHE {
                     self.dirs.clear();
                 }
@@ -388,7 +397,7 @@ fn per_uri(target: &Target<'_>, incoming: &Incoming, dir_covered: bool) -> Resul
         && !target.unresolved
         && canned_is_narrower
         && is_literal(&target.url)
-        && incoming.matches(&target.url)
+        && grants(incoming, target)
     {
         return Ok(Need {
             canned: true,
@@ -413,23 +422,34 @@ fn per_uri(target: &Target<'_>, incoming: &Incoming, dir_covered: bool) -> Resul
 fn exact(target: &Target<'_>, incoming: &Incoming) -> Result<Need, Reason> {
     let star = if target.playlist { "*" } else { "" };
     if target.unresolved || !is_literal(&target.url) {
-        let literal = &target.url[..target.url.find(['*', '?']).unwrap_or(target.url.len())];
-        return match incoming.covers_everything_after(literal) {
+        let literal = target.url.find(['*', '?']).unwrap_or(target.url.len());
+        return match target
+            .prefixes(literal)
+            .any(|prefix| incoming.covers_everything_after(prefix))
+        {
             true => Ok(Need::custom(format!("{}{star}", target.url))),
             // Granted as text, but as a pattern it reaches further.
-            false if !target.unresolved && incoming.matches(&target.url) => Err(Reason::WildcardInUri),
+            false if !target.unresolved && grants(incoming, target) => Err(Reason::WildcardInUri),
             false => Err(Reason::OutsideGrant),
         };
     }
     let covered = if target.playlist {
-        incoming.covers_everything_after(&target.url)
+        target
+            .prefixes(target.url.len())
+            .any(|url| incoming.covers_everything_after(url))
     } else {
-        incoming.matches(&target.url)
+        grants(incoming, target)
     };
     match covered {
         true => Ok(Need::custom(format!("{}{star}", target.url))),
         false => Err(Reason::OutsideGrant),
     }
+}
+
+/// Whether the incoming grant admits the URL (on an alias: the same URL on
+/// the distribution's own host).
+fn grants(incoming: &Incoming, target: &Target<'_>) -> bool {
+    target.prefixes(target.url.len()).any(|url| incoming.matches(url))
 }
 
 /// [`Strategy::Reuse`]: whether the incoming credential admits the URL as

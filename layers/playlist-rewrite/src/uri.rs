@@ -96,7 +96,9 @@ impl fmt::Display for Reason {
 
 /// The hosts whose URIs we sign: `host` or `host:port`, compared
 /// case-insensitively. A default port (80, 443) is dropped when parsed: a
-/// host without a port is on the default port of the URI's scheme.
+/// host without a port is on the default port of the URI's scheme. The
+/// first is the distribution's own host, the one the grants name; the
+/// others are its aliases.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Hosts(Vec<(String, Option<u16>)>);
 
@@ -136,6 +138,46 @@ impl Hosts {
             Some(port) => format!("{host}:{port}"),
             None => host.clone(),
         })
+    }
+
+    /// When `url` (as the URL standard writes it: lower-case host, no
+    /// default port) is on a configured host other than the first, the same
+    /// URL on the first host (the distribution's own; the others are its
+    /// aliases).
+    pub fn on_first_host(&self, url: &str) -> Option<String> {
+        let ((first, first_port), others) = self.0.split_first()?;
+        if others.is_empty() {
+            return None;
+        }
+        let host_start = url.find("://")? + 3;
+        let host_end = url[host_start..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| host_start + i);
+        let authority = &url[host_start..host_end];
+        if authority.contains('*') {
+            // Not a host name; a pattern character there would shift what the grant is checked against.
+            return None;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, Some(port.parse::<u16>().ok()?)),
+            _ => (authority, None),
+        };
+        let index = self
+            .0
+            .iter()
+            .position(|(ours, our_port)| ours == host && *our_port == port)?;
+        if index == 0 {
+            return None;
+        }
+        let mut canonical = String::with_capacity(url.len() + first.len() + 6);
+        canonical.push_str(&url[..host_start]);
+        canonical.push_str(first);
+        if let Some(port) = first_port {
+            canonical.push(':');
+            canonical.push_str(&port.to_string());
+        }
+        canonical.push_str(&url[host_end..]);
+        Some(canonical)
     }
 
     /// Whether `url` is on one of the hosts.
@@ -203,12 +245,27 @@ pub(crate) struct Target<'a> {
     pub unresolved: bool,
     /// Whether it points at a playlist (by place, or a `.m3u8`/`.m3u` path).
     pub playlist: bool,
+    /// The same URL on the distribution's own host (the first configured),
+    /// when `url` is on another configured host: an alias.
+    pub canonical: Option<String>,
 }
 
 impl Target<'_> {
     /// `https://host/dir/` of the URL.
     pub fn dir(&self) -> &str {
         &self.url[..self.dir_len]
+    }
+
+    /// `url[..end]` (`end` past the host), and, on an alias, the same text
+    /// on the distribution's own host: what the incoming grant, which names
+    /// that host, is checked against. The resource signed is always on the
+    /// URL's own host.
+    pub fn prefixes(&self, end: usize) -> impl Iterator<Item = &str> {
+        let canonical = self.canonical.as_deref().and_then(|canonical| {
+            let end = (end + canonical.len()).checked_sub(self.url.len())?;
+            canonical.get(..end)
+        });
+        std::iter::once(&self.url[..end]).chain(canonical)
     }
 }
 
@@ -290,6 +347,7 @@ pub(crate) fn analyze<'a>(text: &'a str, playlist_by_place: bool, cx: &Context<'
         }
         Some(_) => "&",
     };
+    let canonical = cx.hosts.on_first_host(&url);
     Ok(Target {
         head,
         fragment,
@@ -298,6 +356,7 @@ pub(crate) fn analyze<'a>(text: &'a str, playlist_by_place: bool, cx: &Context<'
         dir_len,
         unresolved,
         playlist,
+        canonical,
     })
 }
 
@@ -670,6 +729,46 @@ mod tests {
         ] {
             assert!(!plain_relative(text), "{text}");
         }
+    }
+
+    #[test]
+    fn an_alias_maps_to_the_first_host_keeping_scheme_path_and_query() {
+        let hosts = Hosts::parse(&[
+            "D.cloudfront.net".into(),
+            "media.example.com:443".into(),
+            "alt.example:8443".into(),
+        ])
+        .unwrap();
+        for (url, canonical) in [
+            (
+                "https://media.example.com/m/a.ts?x=1",
+                Some("https://d.cloudfront.net/m/a.ts?x=1"),
+            ),
+            ("http://media.example.com/m/", Some("http://d.cloudfront.net/m/")),
+            (
+                "https://alt.example:8443/m/a.ts",
+                Some("https://d.cloudfront.net/m/a.ts"),
+            ),
+            ("https://d.cloudfront.net/m/a.ts", None),
+            ("https://alt.example/m/a.ts", None),
+            ("https://other.example/m/a.ts", None),
+            ("https://media.example.com:99999/m", None),
+        ] {
+            assert_eq!(hosts.on_first_host(url).as_deref(), canonical, "{url}");
+        }
+        let with_port = Hosts::parse(&["d.example:8443".into(), "m.example".into()]).unwrap();
+        assert_eq!(
+            with_port.on_first_host("https://m.example/a").as_deref(),
+            Some("https://d.example:8443/a")
+        );
+        assert_eq!(
+            Hosts::parse(&["d.example".into()])
+                .unwrap()
+                .on_first_host("https://d.example/a"),
+            None
+        );
+        let odd = Hosts::parse(&["d.example".into(), "m*.example".into()]).unwrap();
+        assert_eq!(odd.on_first_host("https://m*.example/a"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use cloudfront_sign::{
 use common::*;
 use playlist_rewrite::{
     ChildCredential, Config, ConfigError, Error, Incoming, PlaylistKind, Reason, Rewritten, SignatureCache, Strategy,
-    URI_ATTRIBUTES, rewrite,
+    URI_ATTRIBUTES, covers_everything_after, rewrite,
 };
 
 struct Setup {
@@ -266,6 +266,149 @@ fn configured_hosts_decide_what_is_ours() {
     .unwrap();
     assert_eq!(out.summary.uris_signed, 1);
     assert_eq!(out.summary.untouched[0].reason, Reason::OutsideGrant);
+}
+
+const ALIAS: &str = "media.example.com";
+
+/// The resource of `grant` as it would read on the distribution's own host.
+fn on_distribution_host(resource: &str) -> String {
+    resource.replacen(&format!("https://{ALIAS}/"), &format!("https://{HOST}/"), 1)
+}
+
+/// Invariant 1 for a resource: its pattern, read on the distribution's
+/// host, matches nothing the incoming resource does not.
+fn within(resource: &str, incoming: &str) -> bool {
+    let literal = &resource[..resource.find(['*', '?']).unwrap_or(resource.len())];
+    if literal.len() < resource.len() {
+        covers_everything_after(incoming, literal)
+    } else {
+        cloudfront_sign::wildcard_match(incoming, resource)
+    }
+}
+
+#[test]
+fn an_alias_host_is_signed_for_itself_when_the_distribution_host_is_granted() {
+    let s = setup();
+    // The first host is the distribution's own, the one the grant names; the second its alias.
+    let config = |strategy| {
+        Config::builder()
+            .hosts([HOST, "MEDIA.example.com:443"])
+            .strategy(strategy)
+            .build()
+            .unwrap()
+    };
+    let grant = format!("https://{HOST}/movies/movie_1/*");
+    let incoming = Incoming::operator(&s.signer, &grant, EXPIRES).unwrap();
+    let body = format!(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:4\n\
+         #EXTINF:4,\nhttps://{ALIAS}/movies/movie_1/a.ts\n\
+         #EXTINF:4,\nhttps://{ALIAS}:443/movies/movie_1/v/b.ts?x=1\n\
+         #EXTINF:4,\nhttps://{ALIAS}/movies/movie_2/c.ts\n\
+         #EXTINF:4,\nhttps://other.example.com/movies/movie_1/d.ts\n\
+         #EXTINF:4,\nseg.ts\n\
+         #EXT-X-RENDITION-REPORT:URI=\"https://{ALIAS}/movies/movie_1/low/index.m3u8\",LAST-MSN=1\n"
+    );
+    for strategy in [Strategy::Resign, Strategy::PerUri] {
+        let out = rewrite(
+            body.as_bytes(),
+            &playlist_url("index.m3u8"),
+            &incoming,
+            &config(strategy),
+            &s.signer,
+            &SignatureCache::default(),
+        )
+        .unwrap();
+        let left: Vec<_> = out
+            .summary
+            .untouched
+            .iter()
+            .map(|u| (u.uri.as_str(), u.reason))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                (
+                    format!("https://{ALIAS}/movies/movie_2/c.ts").as_str(),
+                    Reason::OutsideGrant
+                ),
+                ("https://other.example.com/movies/movie_1/d.ts", Reason::ForeignHost),
+            ],
+            "{strategy}"
+        );
+        assert_eq!(out.summary.uris_signed, 4, "{strategy}");
+        let (_, uris) = extract(&out.body);
+        for found in uris.iter().filter(|f| f.uri.contains("Signature=")) {
+            let absolute = absolute(&playlist_url("index.m3u8"), &found.uri).unwrap();
+            let suffixes: &[&str] = if found.uri.contains("Signature-PREFIX=") {
+                &["", PREFIX]
+            } else {
+                &[""]
+            };
+            for suffix in suffixes {
+                let verified = s
+                    .verifier
+                    .verify_url(absolute.as_str(), suffix, NOW, None)
+                    .unwrap_or_else(|e| panic!("{strategy} {absolute}: {e}"));
+                let resource = &verified.policy.resource;
+                assert!(verified.policy.window_and_ip_within(&incoming.policy));
+                // Signed for the URL's own host, with a path the grant covers on the distribution's.
+                let host = absolute.host_str().unwrap();
+                assert!(resource.starts_with(&format!("https://{host}/")), "{resource}");
+                assert!(
+                    within(&on_distribution_host(resource), &grant),
+                    "{strategy}: {resource}"
+                );
+                if host == ALIAS {
+                    // The alias's credential opens the alias only, and only inside the grant's path.
+                    let credential = credential(&found.uri, suffix);
+                    let path = absolute.path();
+                    for elsewhere in [
+                        format!("https://{HOST}{path}"),
+                        format!("https://other.example.com{path}"),
+                        format!("https://{ALIAS}/movies/movie_2/c.ts"),
+                        format!("https://{ALIAS}/secret.ts"),
+                    ] {
+                        assert!(
+                            s.verifier.verify(&credential, &elsewhere, NOW, None).is_err(),
+                            "{strategy}: {resource} opens {elsewhere}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // A playlist served on the alias: its relative URIs are on the alias too.
+    let on_alias = format!("https://{ALIAS}/movies/movie_1/index.m3u8");
+    let out = rewrite(
+        b"#EXTM3U\n#EXTINF:4,\nseg.ts\n#EXTINF:4,\n../movie_2/seg.ts\n",
+        &on_alias,
+        &incoming,
+        &config(Strategy::Resign),
+        &s.signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.uris_signed, 1);
+    assert_eq!(out.summary.untouched[0].reason, Reason::OutsideGrant);
+    let line = out.body.lines().find(|l| l.starts_with("seg.ts?")).unwrap();
+    let signed = format!("https://{ALIAS}/movies/movie_1/{line}");
+    let grant = s.verifier.verify_url(&signed, "", NOW, None).unwrap();
+    assert_eq!(grant.policy.resource, format!("https://{ALIAS}/movies/movie_1/*"));
+    // Reuse cannot pass the distribution's credential to the alias: CloudFront would refuse it there.
+    let reuse = Config::builder()
+        .hosts([HOST, ALIAS])
+        .strategy(Strategy::Reuse)
+        .build()
+        .unwrap();
+    let refused = rewrite(
+        body.as_bytes(),
+        &playlist_url("index.m3u8"),
+        &incoming,
+        &reuse,
+        &s.signer,
+        &SignatureCache::default(),
+    );
+    assert!(matches!(refused, Err(Error::ReuseNotCovering { .. })), "{refused:?}");
 }
 
 #[test]

@@ -233,6 +233,66 @@ proptest! {
         }
     }
 
+    /// URIs on an alias of the distribution's host are signed for the alias,
+    /// only for paths the grant covers on the distribution's host.
+    #[test]
+    fn alias_uris_never_widen_the_grant(
+        uris in prop::collection::vec(
+            (
+                prop_oneof![
+                    Just("https://media.example.com"),
+                    Just("https://MEDIA.example.com:443"),
+                    Just("//media.example.com"),
+                    Just("http://media.example.com"),
+                    Just("https://media.example.com:8443"),
+                    Just("https://d111111abcdef8.cloudfront.net"),
+                    Just(""),
+                ],
+                prop_oneof![
+                    Just("/movies/movie_1/a.ts"),
+                    Just("/movies/movie_1/v/b.m3u8"),
+                    Just("/movies/movie_1/c.ts?x=1"),
+                    Just("/movies/movie_1/s*.ts"),
+                    Just("/movies/movie_2/d.ts"),
+                    Just("/movies/movie_1/../movie_2/e.ts"),
+                    Just("/secret.ts"),
+                ],
+            ),
+            1..10,
+        ),
+        strategy in prop_oneof![Just(Mode::Resign), Just(Mode::PerUri)],
+        on_alias in any::<bool>(),
+    ) {
+        let f = fixture();
+        let body: String = std::iter::once("#EXTM3U\n".to_owned())
+            .chain(uris.iter().map(|(host, path)| format!("#EXTINF:4,\n{host}{path}\n")))
+            .collect();
+        let url = if on_alias {
+            "https://media.example.com/movies/movie_1/index.m3u8".to_owned()
+        } else {
+            playlist_url("index.m3u8")
+        };
+        let config = Config::builder().hosts([HOST, "media.example.com"]).strategy(strategy).build().unwrap();
+        let out = rewrite(body.as_bytes(), &url, &f.movie, &config, &f.signer, &f.cache).unwrap();
+        let (_, found) = extract(&out.body);
+        for uri in found.iter().filter(|u| u.uri.contains("Signature=")) {
+            let absolute = absolute(&url, &uri.uri).unwrap();
+            let grant = f.verifier.verify_url(absolute.as_str(), "", NOW, None).unwrap();
+            let resource = &grant.policy.resource;
+            let host = absolute.host_str().unwrap();
+            prop_assert!(resource.starts_with(&format!("https://{host}/")) || resource.starts_with(&format!("http://{host}/")), "{}", resource);
+            let on_distribution = resource.replacen("media.example.com", HOST, 1);
+            let literal = &on_distribution[..on_distribution.find(['*', '?']).unwrap_or(on_distribution.len())];
+            let incoming = &f.movie.policy.resource;
+            let within = if literal.len() < on_distribution.len() {
+                playlist_rewrite::covers_everything_after(incoming, literal)
+            } else {
+                cloudfront_sign::wildcard_match(incoming, &on_distribution)
+            };
+            prop_assert!(within, "{} outside {}", resource, incoming);
+        }
+    }
+
     #[test]
     fn arbitrary_playlist_text_never_panics(lines in prop::collection::vec("[#A-Z=\",:/.?&{}$a-z0-9 \r-]{0,40}", 0..20)) {
         let f = fixture();
