@@ -246,6 +246,10 @@ impl ErrorAnswer for RewriterError {
     fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
         match self {
             RewriterError::Common(e) => e.headers(),
+            // The signatures made so far are cached: the retry goes on from them.
+            RewriterError::Rewrite(playlist_rewrite::Error::SigningBudget { .. }) => {
+                vec![(header::RETRY_AFTER, HeaderValue::from_static("1"))]
+            }
             _ => Vec::new(),
         }
     }
@@ -258,6 +262,8 @@ fn rewrite_error_kind(e: &playlist_rewrite::Error) -> (u16, &'static str) {
         Error::TooLarge { .. } => (502, "playlist_too_large"),
         Error::Binary { .. } | Error::NotUtf8 { .. } | Error::NoHeader { .. } => (502, "not_a_playlist"),
         Error::ReuseNotCovering { .. } => (502, "reuse_not_covering"),
+        Error::OutputTooLarge { .. } => (502, "response_too_large"),
+        Error::SigningBudget { .. } => (503, "signing_in_progress"),
         _ => (500, "signing_failed"),
     }
 }

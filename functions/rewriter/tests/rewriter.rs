@@ -670,3 +670,85 @@ async fn the_escaped_size_from_the_input_is_serde_jsons() {
         assert_eq!(computed, serde, "{name}");
     }
 }
+
+/// Issue 11, finding 4: an answer larger than MAX_REWRITTEN_BYTES is refused
+/// before anything is signed or built (200 KB of one-byte URIs used to
+/// become 58 MB).
+#[tokio::test]
+async fn amplified_output_is_refused_before_it_is_built() {
+    let mut body = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:4\n");
+    body.push_str(&"a\n".repeat(100_000));
+    let media = MediaDir::new(&[("movies/movie_1/amplified.m3u8", body.as_bytes())]);
+    let deps = deps(&[], media.store()).await;
+    let path = "/movies/movie_1/amplified.m3u8";
+    let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
+    // Within the default budget it is built (and goes out compressed)...
+    let r = handler(get(path, &q, json!({"accept-encoding": "gzip"})), &deps)
+        .await
+        .unwrap();
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    // ...and refused unbuilt under a smaller one.
+    let small = support::deps(&[("MAX_REWRITTEN_BYTES", "10000000")], media.store()).await;
+    let r = handler(get(path, &q, json!({"accept-encoding": "gzip"})), &small)
+        .await
+        .unwrap();
+    assert_eq!((r.status_code, error_type(&r).as_str()), (502, "response_too_large"));
+    assert_eq!(small.signature_cache_stats().unwrap(), (0, 0), "nothing was signed");
+}
+
+/// Issue 11, finding 5: per-uri signing past MAX_NEW_SIGNATURES answers 503
+/// with Retry-After; the signatures made are cached, so retries finish it.
+#[tokio::test]
+async fn a_signing_budget_answers_503_and_the_retries_finish() {
+    let media = standard_media();
+    let deps = deps(
+        &[("REWRITE_MODE", "per-uri"), ("MAX_NEW_SIGNATURES", "2")],
+        media.store(),
+    )
+    .await;
+    let path = "/movies/movie_1/media_ts_vod.m3u8";
+    let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
+    let mut refused = 0;
+    let r = loop {
+        let r = handler(get(path, &q, json!({})), &deps).await.unwrap();
+        if r.status_code != 503 {
+            break r;
+        }
+        assert_eq!(error_type(&r), "signing_in_progress");
+        assert_eq!(header(&r, "retry-after"), Some("1"));
+        refused += 1;
+        assert!(refused < 10, "the retries make no progress");
+    };
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    assert!(refused >= 1, "the budget never bit");
+    let signed = uris(&text(&r)).iter().filter(|u| u.contains("Signature=")).count();
+    assert!(signed > 2);
+}
+
+/// Issue 11, finding 6: a URI on an EXTRA_HOSTS alias of the distribution is
+/// signed for the alias, within the viewer's grant on the distribution host.
+#[tokio::test]
+async fn extra_hosts_aliases_are_signed_within_the_grant() {
+    let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nhttps://cdn.example.com/movies/movie_1/a.ts\n\
+                    #EXTINF:4,\nhttps://cdn.example.com/movies/movie_2/b.ts\n#EXTINF:4,\nhttps://other.example/c.ts\n";
+    let media = MediaDir::new(&[("movies/movie_1/aliases.m3u8", playlist.as_bytes())]);
+    let deps = deps(&[("EXTRA_HOSTS", "cdn.example.com")], media.store()).await;
+    let path = "/movies/movie_1/aliases.m3u8";
+    let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
+    let r = handler(get(path, &q, json!({})), &deps).await.unwrap();
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    let out = text(&r);
+    let alias = out.lines().find(|l| l.contains("/movie_1/a.ts")).unwrap();
+    verifier()
+        .verify_url(alias, "", NOW, None)
+        .unwrap_or_else(|e| panic!("{alias}: {e}"));
+    for untouched in [
+        "https://cdn.example.com/movies/movie_2/b.ts",
+        "https://other.example/c.ts",
+    ] {
+        assert!(
+            out.lines().any(|l| l == untouched),
+            "{untouched} must stay unsigned:\n{out}"
+        );
+    }
+}

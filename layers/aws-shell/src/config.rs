@@ -138,6 +138,10 @@ settings! {
         "`resign` (one policy per directory), `per-uri` (a policy per URI) or `reuse` (the viewer's own credential, when it covers every URI)";
     MAX_PLAYLIST_BYTES = "MAX_PLAYLIST_BYTES", Signing, Rewriter, Some("16777216"), "",
         "larger objects are refused (502) unread; 1 to 1073741824";
+    MAX_REWRITTEN_BYTES = "MAX_REWRITTEN_BYTES", Signing, Rewriter, Some("134217728"), "",
+        "the largest rewritten playlist built (before compression), known before anything is signed; a larger one is refused (502); 1 to 1073741824";
+    MAX_NEW_SIGNATURES = "MAX_NEW_SIGNATURES", Signing, Rewriter, Some("1000"), "",
+        "new signatures one request may make (per-uri mode, large masters); past it the answer is 503 with `Retry-After: 1` and the retry goes on from the signatures cached so far. About 1,000 RSA-2048 or 20,000 ECDSA P-256 signatures fit in a few seconds at 1 GB; `0` for no limit";
     TRUSTED_PUBLIC_KEYS = "TRUSTED_PUBLIC_KEYS", Signing, Rewriter, None, "",
         "JSON `{\"K...\": \"<SPKI PEM>\"}`: extra verifying keys (the secret's `public_keys` and the previous signing key are trusted too)";
     EXTRA_HOSTS = "EXTRA_HOSTS", Signing, Rewriter, None, "",
@@ -726,6 +730,10 @@ pub struct RewriterConfig {
     pub strategy: Strategy,
     /// `MAX_PLAYLIST_BYTES`.
     pub max_playlist_bytes: u64,
+    /// `MAX_REWRITTEN_BYTES`.
+    pub max_rewritten_bytes: u64,
+    /// `MAX_NEW_SIGNATURES` (`None` for 0: no limit).
+    pub max_new_signatures: Option<u64>,
     /// `TRUSTED_PUBLIC_KEYS`.
     pub trusted_public_keys: Vec<(KeyPairId, VerifyingKey)>,
     /// `EXTRA_HOSTS`, as given (validated by [`RewriterConfig::playlist_config`]).
@@ -752,6 +760,8 @@ impl RewriterConfig {
             MediaPrefix::parse(env.required(&MEDIA_PREFIX)?).map_err(|r| ConfigError::new(&MEDIA_PREFIX, r))?;
         let strategy: Strategy = env.parse_required(&REWRITE_MODE)?;
         let max_playlist_bytes = env.number(&MAX_PLAYLIST_BYTES, 1..=1 << 30)?;
+        let max_rewritten_bytes = env.number(&MAX_REWRITTEN_BYTES, 1..=1 << 30)?;
+        let max_new_signatures = env.number(&MAX_NEW_SIGNATURES, 0..=u64::from(u32::MAX))?;
         let trusted_public_keys = match env.get(&TRUSTED_PUBLIC_KEYS) {
             None => Vec::new(),
             Some(json) => parse_trusted_keys(json).map_err(|r| ConfigError::new(&TRUSTED_PUBLIC_KEYS, r))?,
@@ -762,6 +772,8 @@ impl RewriterConfig {
             media_prefix,
             strategy,
             max_playlist_bytes,
+            max_rewritten_bytes,
+            max_new_signatures: (max_new_signatures > 0).then_some(max_new_signatures),
             trusted_public_keys,
             extra_hosts: env.list(&EXTRA_HOSTS),
             raw_cache_ttl: Duration::from_secs(env.number(&RAW_CACHE_SECONDS, 0..=86_400)?),
@@ -773,14 +785,21 @@ impl RewriterConfig {
     }
 
     /// The playlist core's configuration for the distribution at `base`:
-    /// its host and `EXTRA_HOSTS`, the suffix, the size limit, the strategy.
+    /// its host first, then the `EXTRA_HOSTS` aliases; the suffix, the size
+    /// limits, the signing budget, the strategy.
     pub fn playlist_config(&self, base: &BaseUrl) -> Result<playlist_rewrite::Config, ConfigError> {
         let mut hosts = vec![base.authority.clone()];
         hosts.extend(self.extra_hosts.iter().cloned());
-        playlist_rewrite::Config::builder()
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let mut builder = playlist_rewrite::Config::builder()
             .hosts(hosts)
             .key_suffix(self.common.key_suffix.clone())
-            .max_bytes(usize::try_from(self.max_playlist_bytes).unwrap_or(usize::MAX))
+            .max_bytes(size(self.max_playlist_bytes))
+            .max_output_bytes(size(self.max_rewritten_bytes));
+        if let Some(budget) = self.max_new_signatures {
+            builder = builder.max_new_signatures(size(budget));
+        }
+        builder
             .strategy(self.strategy)
             // A child playlist carries the viewer's own (verified) credential
             // as its -PREFIX copy: no new grant, and the child's own URIs

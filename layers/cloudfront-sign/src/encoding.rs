@@ -22,6 +22,12 @@ pub fn encode(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The length of [`encode`]'s output for `bytes` bytes of input (padded
+/// base64: 4 characters per started group of 3 bytes).
+pub fn encoded_len(bytes: usize) -> usize {
+    bytes.div_ceil(3).saturating_mul(4)
+}
+
 /// Decodes CloudFront's base64 variant.
 ///
 /// Standard base64 characters (`+`, `/`, `=`) are accepted as well, because
@@ -66,6 +72,7 @@ mod tests {
     fn round_trips_every_length() {
         for len in 0..64u8 {
             let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(encode(&bytes).len(), encoded_len(bytes.len()));
             assert_eq!(decode(&encode(&bytes)).unwrap(), bytes);
         }
     }

@@ -48,6 +48,15 @@ pub enum Error {
     /// The signature operation itself failed (should not happen with a valid key).
     #[error("signing failed: {0}")]
     Sign(String),
+    /// A canned policy asked for a URL holding `*` or `?` (the URL, cut to
+    /// 100 characters). The canned policy's bytes are those of a custom
+    /// policy whose resource is the URL, so its signature also works as
+    /// that custom policy, where `*` and `?` are wildcards: it would grant
+    /// every URL the pattern matches, not only this one.
+    #[error(
+        "cannot sign {0:?} with a canned policy: it holds '*' or '?', and a canned signature is also valid as a custom policy in which they are wildcards (matching other urls); sign a custom policy with the resource you mean to grant"
+    )]
+    CannedWildcard(String),
 }
 
 /// Why CloudFront would refuse a request: one variant per check.

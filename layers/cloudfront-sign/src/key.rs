@@ -77,6 +77,22 @@ pub enum KeyKind {
     EcdsaP256,
 }
 
+impl KeyKind {
+    /// The longest signature this kind of key makes, in bytes: the modulus
+    /// size for RSA (every PKCS#1 v1.5 signature has exactly that length),
+    /// 72 for ECDSA P-256 (a DER `SEQUENCE` of two `INTEGER`s of at most 33
+    /// bytes each; most signatures have 70 to 72).
+    ///
+    /// With [`encoding::encoded_len`](crate::encoding::encoded_len), what a
+    /// `Signature` parameter can take, known before anything is signed.
+    pub fn max_signature_bytes(self) -> usize {
+        match self {
+            KeyKind::Rsa { bits } => bits.div_ceil(8),
+            KeyKind::EcdsaP256 => 72,
+        }
+    }
+}
+
 impl fmt::Display for KeyKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

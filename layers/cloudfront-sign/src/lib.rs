@@ -7,6 +7,13 @@
 //! names or with a suffix such as `-PREFIX`), and verifies a URL the way
 //! CloudFront decides whether to serve it.
 //!
+//! A canned policy is signed only for a URL without `*` or `?` (so without
+//! a query string): its bytes are those of a custom policy whose resource is
+//! the URL, so its signature, replayed as `Policy=`, would be a wildcard
+//! grant ([`Error::CannedWildcard`]). The length of a signature is known
+//! before signing ([`UrlSigner::max_encoded_signature_len`],
+//! [`Policy::json_len`]), so callers can size a signed URL first.
+//!
 //! It does no I/O: it never reads a file, the network or the clock. Keys
 //! arrive as PEM or DER bytes and `now` is an argument, so every result is
 //! deterministic and testable. It does not fetch keys from Secrets Manager

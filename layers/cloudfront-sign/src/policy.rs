@@ -1,7 +1,7 @@
 //! Policy statements: the exact bytes CloudFront signs, and parsing of the
 //! custom policies that arrive in a `Policy` parameter.
 
-use std::fmt::Write as _;
+use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
@@ -53,21 +53,32 @@ impl Policy {
     /// equal those of the reference implementation byte for byte.
     pub fn to_json(&self) -> String {
         let mut json = String::with_capacity(self.resource.len() + 128);
-        json.push_str(r#"{"Statement":[{"Resource":"#);
-        push_json_string(&mut json, &self.resource);
+        self.write_json(&mut json);
+        json
+    }
+
+    /// The length of [`Policy::to_json`] in bytes, counted without building it.
+    pub fn json_len(&self) -> usize {
+        let mut counter = Counter(0);
+        self.write_json(&mut counter);
+        counter.0
+    }
+
+    fn write_json(&self, out: &mut impl Write) {
+        let _ = out.write_str(r#"{"Statement":[{"Resource":"#);
+        push_json_string(out, &self.resource);
         let _ = write!(
-            json,
+            out,
             r#","Condition":{{"DateLessThan":{{"AWS:EpochTime":{}}}"#,
             self.date_less_than
         );
         if let Some(block) = &self.ip_address {
-            let _ = write!(json, r#","IpAddress":{{"AWS:SourceIp":"{block}"}}"#);
+            let _ = write!(out, r#","IpAddress":{{"AWS:SourceIp":"{block}"}}"#);
         }
         if let Some(start) = self.date_greater_than {
-            let _ = write!(json, r#","DateGreaterThan":{{"AWS:EpochTime":{start}}}"#);
+            let _ = write!(out, r#","DateGreaterThan":{{"AWS:EpochTime":{start}}}"#);
         }
-        json.push_str("}}]}");
-        json
+        let _ = out.write_str("}}]}");
     }
 
     /// Parses a custom policy as CloudFront does: any whitespace and key
@@ -180,27 +191,37 @@ const MAX_EPOCH: u64 = 253_402_300_799;
 
 /// Appends `text` as a JSON string literal the way Python's `json.dumps`
 /// writes it (ASCII only, `\uXXXX` for the rest), so the bytes match botocore.
-fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
+fn push_json_string(out: &mut impl Write, text: &str) {
+    let _ = out.write_char('"');
     for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
+        let _ = match c {
+            '"' => out.write_str("\\\""),
+            '\\' => out.write_str("\\\\"),
+            '\n' => out.write_str("\\n"),
+            '\r' => out.write_str("\\r"),
+            '\t' => out.write_str("\\t"),
+            '\u{8}' => out.write_str("\\b"),
+            '\u{c}' => out.write_str("\\f"),
             c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
                 let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
+                c.encode_utf16(&mut units)
+                    .iter()
+                    .try_for_each(|unit| write!(out, "\\u{unit:04x}"))
             }
-            c => out.push(c),
-        }
+            c => out.write_char(c),
+        };
     }
-    out.push('"');
+    let _ = out.write_char('"');
+}
+
+/// A [`Write`] sink that only counts bytes.
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0 += text.len();
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -230,6 +251,7 @@ mod tests {
     fn json_strings_escape_like_python() {
         let policy = Policy::new("https://h/\"é\\\u{1}😀", 1);
         assert!(policy.to_json().contains(r#""https://h/\"\u00e9\\\u0001\ud83d\ude00""#));
+        assert_eq!(policy.json_len(), policy.to_json().len());
         assert_eq!(Policy::parse(policy.to_json().as_bytes()).unwrap(), policy);
     }
 

@@ -49,6 +49,13 @@ impl UrlSigner {
         self.key.kind()
     }
 
+    /// The longest `Signature` value this signer writes, in characters:
+    /// exact for RSA, the bound for ECDSA (see [`KeyKind::max_signature_bytes`]).
+    /// Known before signing, so the length of a signed URL is too.
+    pub fn max_encoded_signature_len(&self) -> usize {
+        encoding::encoded_len(self.key.kind().max_signature_bytes())
+    }
+
     /// The public half of the key.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
@@ -69,7 +76,16 @@ impl UrlSigner {
 
     /// Signs a canned policy for exactly `url` (which must not carry the
     /// credential yet) until `expires`.
+    ///
+    /// Refuses a `url` holding `*` or `?` ([`Error::CannedWildcard`]): the
+    /// canned policy's bytes are exactly those of a custom policy whose
+    /// resource is `url`, so the signature, replayed as `Policy=`, would
+    /// grant every URL that `url` matches as a pattern. A query string
+    /// starts with `?`: sign such a URL with a custom policy.
     pub fn sign_canned_params(&self, url: &str, expires: u64) -> Result<Credential, Error> {
+        if url.contains(['*', '?']) {
+            return Err(Error::CannedWildcard(url.chars().take(100).collect()));
+        }
         let json = canned_policy_json(url, expires);
         Ok(Credential {
             policy: CredentialPolicy::Canned { expires },
@@ -79,7 +95,9 @@ impl UrlSigner {
         })
     }
 
-    /// `url` signed with a canned policy: usable for this exact URL until `expires`.
+    /// `url` signed with a canned policy: usable for this exact URL until
+    /// `expires`. A URL holding `*` or `?` (a query string included) is
+    /// refused, see [`UrlSigner::sign_canned_params`].
     pub fn sign_canned(&self, url: &str, expires: u64) -> Result<String, Error> {
         validate_url(url)?;
         let credential = self.sign_canned_params(url, expires)?;

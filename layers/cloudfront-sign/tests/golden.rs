@@ -1,7 +1,10 @@
 //! The signing core against an independent implementation: botocore's
 //! `CloudFrontSigner` with `cryptography` (tests/vectors/generate.py).
 
-use cloudfront_sign::{HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier, VerifyingKey};
+use cloudfront_sign::{
+    Credential, CredentialPolicy, Error, HashAlgorithm, Policy, SigningKey, UrlSigner, Verifier, VerifyingKey,
+    canned_policy_json, encoding,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -52,6 +55,25 @@ fn rsa_urls_equal_botocore_byte_for_byte() {
         let hash: HashAlgorithm = case.hash.parse().unwrap();
         let signer = UrlSigner::new(case.key_pair_id.parse().unwrap(), key, hash);
         let ours = match (&case.policy, case.expires) {
+            (None, Some(expires)) if case.url.contains('?') => {
+                // Canned signing refuses a URL with a query (its `?` is a
+                // wildcard when the signature is replayed as a custom
+                // policy); the bytes still equal botocore's, signed by hand.
+                assert!(
+                    matches!(signer.sign_canned(&case.url, expires), Err(Error::CannedWildcard(_))),
+                    "{}",
+                    case.name
+                );
+                let json = canned_policy_json(&case.url, expires);
+                let key = SigningKey::from_pem(&fixture(&case.key)).unwrap();
+                Credential {
+                    policy: CredentialPolicy::Canned { expires },
+                    signature: encoding::encode(&key.sign(json.as_bytes(), hash).unwrap()),
+                    key_pair_id: case.key_pair_id.clone(),
+                    hash,
+                }
+                .append_to(&case.url, &[""])
+            }
             (None, Some(expires)) => signer.sign_canned(&case.url, expires).unwrap(),
             (Some(p), None) => {
                 let mut policy = Policy::new(&p.resource, p.date_less_than);

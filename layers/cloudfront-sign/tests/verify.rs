@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 
 use cloudfront_sign::{
-    Denied, Error, HashAlgorithm, KeyPairId, KeySuffix, Policy, SigningKey, UrlSigner, Verifier, encoding,
+    Credential, CredentialPolicy, Denied, Error, HashAlgorithm, KeyKind, KeyPairId, KeySuffix, Policy, SigningKey,
+    UrlSigner, Verifier, encoding,
 };
 use proptest::prelude::*;
 
@@ -295,6 +296,12 @@ fn signing_refuses_bad_urls_and_ids() {
         assert!(message.contains(expected), "{bad}: {message}");
     }
     assert!(signer.sign_canned("HTTPS://H/a.ts", LATER).is_ok());
+    // The credential checks come first: a reserved parameter is named as such.
+    let message = signer
+        .sign_canned("https://h/a*.ts?Signature=x", LATER)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("Signature"), "{message}");
     let long = url(&format!("/{}", "a".repeat(8000)));
     assert!(matches!(signer.sign_canned(&long, LATER), Err(Error::UrlTooLong(_))));
     let mismatch = signer.sign_with_policy(&url("/b.ts"), &Policy::new(url("/a/*"), LATER));
@@ -311,6 +318,126 @@ fn signing_refuses_bad_urls_and_ids() {
         HashAlgorithm::Sha1,
     );
     assert_eq!(legacy.key_pair_id().as_str(), "APKAEIBAERJR2EXAMPLE");
+}
+
+/// A custom credential carrying exactly the bytes a canned credential for
+/// `url` signed: what an attacker replays as `Policy=`.
+fn replayed_as_custom(canned: &Credential, url: &str) -> Credential {
+    let CredentialPolicy::Canned { expires } = canned.policy else {
+        panic!("a canned credential");
+    };
+    Credential {
+        policy: CredentialPolicy::Custom {
+            encoded: encoding::encode(cloudfront_sign::canned_policy_json(url, expires).as_bytes()),
+        },
+        ..canned.clone()
+    }
+}
+
+#[test]
+fn a_canned_signature_replays_as_a_custom_policy_so_wildcard_urls_are_refused() {
+    let signer = rsa();
+    let verifier = verifier_for(&signer);
+    // Why: the canned policy's bytes are a custom policy's, with the URL as
+    // the resource. Signed by hand (as a canned signer without the check
+    // would), the replay opens what the URL matches as a pattern.
+    let pattern = url("/movies/seg*.ts");
+    let signature = SigningKey::from_pem(include_str!("fixtures/rsa2048_pkcs1.pem"))
+        .unwrap()
+        .sign(
+            cloudfront_sign::canned_policy_json(&pattern, LATER).as_bytes(),
+            HashAlgorithm::Sha1,
+        )
+        .unwrap();
+    let canned = Credential {
+        policy: CredentialPolicy::Canned { expires: LATER },
+        signature: encoding::encode(&signature),
+        key_pair_id: KEY_ID.into(),
+        hash: HashAlgorithm::Sha1,
+    };
+    let replay = replayed_as_custom(&canned, &pattern);
+    let elsewhere = replay.append_to(&url("/movies/seg/../../secret/all.ts"), &[""]);
+    assert!(
+        verifier.verify_url(&elsewhere, "", NOW, None).is_ok(),
+        "the replay is a wildcard grant"
+    );
+
+    // So canned signing refuses `*` and `?` (a query string too), with the reason.
+    for wild in [
+        "/movies/seg*.ts",
+        "/movies/seg?.ts",
+        "/movies/seg2.ts?v=1",
+        "/movies/a.ts?",
+    ] {
+        let wild = url(wild);
+        let refused = signer.sign_canned(&wild, LATER);
+        assert!(
+            matches!(refused, Err(Error::CannedWildcard(ref shown)) if *shown == wild),
+            "{wild}: {refused:?}"
+        );
+        assert!(matches!(
+            signer.sign_canned_params(&wild, LATER),
+            Err(Error::CannedWildcard(_))
+        ));
+        let message = refused.unwrap_err().to_string();
+        assert!(message.starts_with("cannot sign \"https://"), "{message}");
+        assert!(
+            message.contains("canned policy") && message.contains("wildcards"),
+            "{message}"
+        );
+        assert_eq!(message, message.to_lowercase());
+    }
+    // A literal URL still signs canned, and its replay opens that URL only.
+    let exact = url("/movies/seg1.ts");
+    let canned = signer.sign_canned_params(&exact, LATER).unwrap();
+    let replay = replayed_as_custom(&canned, &exact);
+    assert!(
+        verifier
+            .verify_url(&replay.append_to(&exact, &[""]), "", NOW, None)
+            .is_ok()
+    );
+    for other in [
+        "/movies/seg1.tsx",
+        "/movies/seg1.ts?x=1",
+        "/movies/seg2.ts",
+        "/movies/seg1.t",
+    ] {
+        assert_eq!(
+            verifier.verify_url(&replay.append_to(&url(other), &[""]), "", NOW, None),
+            Err(Denied::ResourceMismatch),
+            "{other}"
+        );
+    }
+    // A custom policy for such a URL is the caller's explicit choice.
+    let custom = Policy::new(url("/movies/seg2.ts?v=1"), LATER);
+    assert!(signer.sign_with_policy(&url("/movies/seg2.ts?v=1"), &custom).is_ok());
+}
+
+#[test]
+fn signature_and_policy_lengths_are_known_before_signing() {
+    for (key, hash) in [
+        ("rsa2048_pkcs1.pem", HashAlgorithm::Sha1),
+        ("rsa3072_pkcs8.pem", HashAlgorithm::Sha256),
+        ("ec_p256_pkcs8.pem", HashAlgorithm::Sha1),
+        ("ec_p256_sec1.pem", HashAlgorithm::Sha256),
+    ] {
+        let signer = signer(key, hash);
+        let bound = signer.max_encoded_signature_len();
+        for i in 0..40 {
+            let policy = Policy::new(url(&format!("/movies/{i}/*")), LATER + i);
+            let credential = signer.sign_policy(&policy).unwrap();
+            assert!(credential.signature.len() <= bound, "{key}");
+            if matches!(signer.key_kind(), KeyKind::Rsa { .. }) {
+                assert_eq!(credential.signature.len(), bound, "{key}: RSA is exact");
+            }
+            let CredentialPolicy::Custom { encoded } = &credential.policy else {
+                unreachable!()
+            };
+            assert_eq!(encoded.len(), encoding::encoded_len(policy.json_len()));
+        }
+    }
+    assert_eq!(KeyKind::Rsa { bits: 2048 }.max_signature_bytes(), 256);
+    assert_eq!(KeyKind::EcdsaP256.max_signature_bytes(), 72);
 }
 
 #[test]
@@ -345,6 +472,30 @@ proptest! {
         let text = encoding::encode(&bytes);
         prop_assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_~".contains(&b)));
         prop_assert_eq!(encoding::decode(&text).unwrap(), bytes);
+    }
+
+    /// The JSON's length is counted exactly, whatever the resource holds.
+    #[test]
+    fn policy_json_len_is_exact(resource in "\\PC{0,40}", dlt in any::<u64>(), start in proptest::option::of(any::<u64>()), v6 in any::<bool>()) {
+        let mut policy = Policy::new(resource, dlt);
+        policy.date_greater_than = start;
+        if v6 {
+            policy = policy.from_ip("2001:db8::/48".parse().unwrap());
+        }
+        prop_assert_eq!(policy.json_len(), policy.to_json().len());
+    }
+
+    /// Canned signing never panics, and refuses exactly the URLs with a wildcard character.
+    #[test]
+    fn canned_signing_refuses_exactly_the_wildcards(path in "[a-z0-9/.*?=&%-]{0,30}") {
+        let signer = signer("ec_p256_pkcs8.pem", HashAlgorithm::Sha1);
+        let url = url(&format!("/{path}"));
+        match signer.sign_canned(&url, LATER) {
+            Err(Error::CannedWildcard(_)) => prop_assert!(url.contains(['*', '?'])),
+            Err(Error::ReservedParameter(_)) => {}
+            Err(other) => prop_assert!(false, "{other}"),
+            Ok(_) => prop_assert!(!url.contains(['*', '?'])),
+        }
     }
 
     /// A literal pattern (no wildcards) matches exactly itself.

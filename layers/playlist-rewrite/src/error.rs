@@ -38,6 +38,19 @@ pub enum Error {
         /// The start of the first line (at most 40 characters).
         first_line: String,
     },
+    /// The rewritten playlist would be larger than
+    /// [`Config::max_output_bytes`](crate::Config::max_output_bytes). Found
+    /// while planning, before anything is signed or the output allocated:
+    /// the size of every credential is known beforehand.
+    #[error("output too large: the rewritten playlist would be at least {size} bytes, the limit is {limit}")]
+    OutputTooLarge {
+        /// The output's size as far as it was measured when it passed the
+        /// limit (measuring stops there: the whole output is at least this),
+        /// ECDSA signatures counted at their longest (72 bytes, DER).
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// The playlist URL is not an absolute http(s) URL with a host.
     #[error("invalid playlist url: {0}")]
     PlaylistUrl(String),
@@ -52,6 +65,23 @@ pub enum Error {
         line: usize,
         /// The incoming policy's resource.
         resource: String,
+    },
+    /// More new signatures (cache misses) were needed than
+    /// [`Config::max_new_signatures`](crate::Config::max_new_signatures)
+    /// allows. The first `signed` of them (in playlist order) were made and
+    /// are in the [`SignatureCache`](crate::SignatureCache): the same request
+    /// again continues from there. A caller answers "try again later" (503
+    /// with `Retry-After`), see the crate's documentation.
+    #[error(
+        "signing budget spent: {needed} new signatures needed, {signed} made and cached (the budget is {budget}); the same request again continues from the cache"
+    )]
+    SigningBudget {
+        /// New signatures this rewrite needed.
+        needed: usize,
+        /// Those made (and cached) before it stopped: the budget.
+        signed: usize,
+        /// The configured budget.
+        budget: usize,
     },
     /// The signing core refused (a bad key, or a policy it cannot sign).
     #[error("signing failed: {0}")]
@@ -70,4 +100,11 @@ pub enum ConfigError {
     /// A body limit of 0 bytes, which no playlist passes.
     #[error("invalid max bytes 0: expected at least 1")]
     MaxBytes,
+    /// An output limit of 0 bytes, which no playlist passes.
+    #[error("invalid max output bytes 0: expected at least 1")]
+    MaxOutputBytes,
+    /// A budget of 0 new signatures: a rewrite that needs one could never
+    /// make progress, however often it is retried.
+    #[error("invalid max new signatures 0: expected at least 1")]
+    MaxNewSignatures,
 }

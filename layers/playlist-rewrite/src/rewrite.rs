@@ -1,21 +1,22 @@
-//! The rewrite, in phases: check the body and scan it for URIs, plan what
-//! each URI gets, sign each distinct policy once, measure the output, and
-//! emit the input with the credentials inserted, into a buffer sized exactly
-//! beforehand.
+//! The rewrite, in phases: check the body; plan what each URI gets as the
+//! scan finds it, measuring the output as the plan grows (an answer over
+//! [`Config::max_output_bytes`] is refused then, before anything is signed
+//! or built); sign each distinct policy once; emit the input with the
+//! credentials inserted, into a buffer of exactly the output's size.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use cloudfront_sign::{
-    Credential, Denied, Grant, KeySuffix, MAX_URL_BYTES, Policy, RESERVED_PARAMS, UrlSigner, Verifier, wildcard_match,
+    Credential, Denied, Grant, KeySuffix, Policy, RESERVED_PARAMS, UrlSigner, Verifier, wildcard_match,
 };
 
 use crate::cache::SignatureCache;
-use crate::plan::{Cred, Plan, plan};
-use crate::scan::{Site, scan};
+use crate::plan::{Cred, Signing, plan};
 use crate::sign::sign;
 use crate::strategy::{Strategy, covers_everything_after};
 use crate::uri::{Base, Context, Reason};
-use crate::{Config, Error, PlaylistKind, playlist};
+use crate::{Config, Error, PlaylistKind, playlist, scan};
 
 /// The credential the viewer presented for this playlist, already verified:
 /// every outgoing policy stays within it.
@@ -123,9 +124,11 @@ pub struct Rewritten {
 /// `incoming`: every eligible URI gets a credential within that grant.
 ///
 /// Errors when the body is not a playlist, the playlist URL is not an
-/// absolute http(s) URL, [`Strategy::Reuse`] cannot cover a URI, or the
-/// signer fails; never for the configuration, which was checked when it was
-/// built. URIs that cannot be signed are left untouched and listed in the summary.
+/// absolute http(s) URL, the output would pass
+/// [`Config::max_output_bytes`] (found before signing), more new signatures
+/// are needed than [`Config::max_new_signatures`] (those are made and
+/// cached first), [`Strategy::Reuse`] cannot cover a URI, or the signer
+/// fails; never for the configuration, which was checked when it was built. URIs that cannot be signed are left untouched and listed in the summary.
 pub fn rewrite(
     body: &[u8],
     playlist_url: &str,
@@ -136,7 +139,7 @@ pub fn rewrite(
 ) -> Result<Rewritten, Error> {
     let (text, kind) = playlist::check(body, config.max_bytes())?;
     let (base, hosts) = Base::new(playlist_url, config.host_list())?;
-    let scan = scan(text, kind);
+    let defines = scan::defines(text);
     let suffix = config.key_suffix();
     let suffixed: Vec<String> = RESERVED_PARAMS.iter().map(|p| format!("{p}{suffix}")).collect();
     let stale: Vec<&str> = RESERVED_PARAMS
@@ -147,24 +150,32 @@ pub fn rewrite(
     let cx = Context {
         base: &base,
         hosts: &hosts,
-        defines: &scan.defines,
+        defines: &defines,
         stale: &stale,
+        expansion_left: Cell::new(config.max_bytes()),
     };
-    let (mut plans, needs) = plan(text, &scan.sites, &cx, incoming, config)?;
-    let signed = sign(&needs, incoming, signer, cache, config.strategy() == Strategy::PerUri)?;
-    let queries = Queries::new(&signed.credentials, &plans, &incoming.credential, suffix);
-    let (size, uris_signed, untouched) = measure(&mut plans, &scan.sites, text, &queries, body.len());
+    // Plan and measure (refused here when over budget), then sign, then build.
+    let planned = plan(text, kind, &cx, incoming, config, signer)?;
+    let signed = sign(
+        &planned.needs,
+        incoming,
+        signer,
+        cache,
+        config.strategy() == Strategy::PerUri,
+        config.max_new_signatures(),
+    )?;
+    let queries = Queries::new(signed.credentials, &planned.signings, &incoming.credential, suffix);
     let summary = Summary {
         kind,
-        uris_signed,
-        untouched,
+        uris_signed: planned.signings.len(),
+        untouched: planned.untouched,
         signatures_computed: signed.computed,
         signatures_reused: signed.reused,
     };
-    let body = if uris_signed == 0 {
+    let body = if planned.signings.is_empty() {
         text.to_owned()
     } else {
-        emit(text, &plans, &scan.sites, &queries, size)
+        emit(text, &planned.signings, &queries)
     };
     Ok(Rewritten { body, summary })
 }
@@ -178,28 +189,33 @@ struct Queries {
 
 impl Queries {
     /// The queries of `credentials` (indexed by [`Cred::Signed`]) and of the incoming one.
-    fn new(credentials: &[Credential], plans: &[Plan<'_>], incoming: &Credential, suffix: &KeySuffix) -> Self {
+    /// Each credential is dropped once its queries are written.
+    fn new(credentials: Vec<Credential>, signings: &[Signing<'_>], incoming: &Credential, suffix: &KeySuffix) -> Self {
         let mut suffixed_used = vec![false; credentials.len()];
-        for plan in plans {
-            if let Plan::Sign {
-                prefixed: Some(Cred::Signed(index)),
-                ..
-            } = plan
-            {
-                suffixed_used[*index] = true;
+        let mut incoming_used = (false, false);
+        for signing in signings {
+            match signing.plain {
+                Cred::Incoming => incoming_used.0 = true,
+                Cred::Signed(_) => {}
+            }
+            match signing.prefixed {
+                Some(Cred::Signed(index)) => suffixed_used[index] = true,
+                Some(Cred::Incoming) => incoming_used.1 = true,
+                None => {}
             }
         }
         let signed = credentials
-            .iter()
+            .into_iter()
             .zip(suffixed_used)
             .map(|(credential, used)| {
                 let suffixed = if used { credential.query(suffix) } else { String::new() };
                 (credential.query(""), suffixed)
             })
             .collect();
+        let query = |used: bool, suffix: &str| if used { incoming.query(suffix) } else { String::new() };
         Queries {
             signed,
-            incoming: (incoming.query(""), incoming.query(suffix)),
+            incoming: (query(incoming_used.0, ""), query(incoming_used.1, suffix.as_str())),
         }
     }
 
@@ -210,71 +226,33 @@ impl Queries {
             Cred::Signed(index) => &self.signed[index],
         }
     }
-}
 
-/// Skips the URIs whose signed URL would exceed CloudFront's limit, and
-/// returns the exact output size, the URIs signed and those left untouched.
-fn measure(
-    plans: &mut [Plan<'_>],
-    sites: &[Site],
-    text: &str,
-    queries: &Queries,
-    input_len: usize,
-) -> (usize, usize, Vec<Untouched>) {
-    let mut size = input_len;
-    let mut untouched = Vec::new();
-    let mut signed = 0;
-    for (plan, site) in plans.iter_mut().zip(sites) {
-        if let Plan::Sign {
-            target,
-            plain,
-            prefixed,
-        } = plan
-        {
-            let added = 1 + queries.of(*plain).0.len() + prefixed.map_or(0, |p| 1 + queries.of(p).1.len());
-            if target.url.len() + added > MAX_URL_BYTES {
-                *plan = Plan::Skip(Reason::TooLong);
-            } else {
-                let removed = site.range.len() - target.fragment.len() - target.head.len();
-                size = size + target.join.len() + added - 1 - removed;
-                signed += 1;
-            }
-        }
-        if let Plan::Skip(reason) = plan {
-            untouched.push(Untouched {
-                line: site.line,
-                uri: text[site.range.clone()].to_owned(),
-                reason: *reason,
-            });
-        }
+    /// The exact size of the output: `input_len` with each URI replaced.
+    fn output_size(&self, signings: &[Signing<'_>], input_len: usize) -> usize {
+        signings.iter().fold(input_len, |size, signing| {
+            let prefixed = signing.prefixed.map_or(0, |cred| self.of(cred).1.len());
+            size - signing.replaced() + signing.growth(self.of(signing.plain).0.len(), prefixed)
+        })
     }
-    (size, signed, untouched)
 }
 
 /// The output: `text` with each signed URI's head, join, credential(s) and
-/// fragment in place of the URI, in a buffer of exactly `size` bytes.
-fn emit(text: &str, plans: &[Plan<'_>], sites: &[Site], queries: &Queries, size: usize) -> String {
+/// fragment in place of the URI, in a buffer of exactly the output's size.
+fn emit(text: &str, signings: &[Signing<'_>], queries: &Queries) -> String {
+    let size = queries.output_size(signings, text.len());
     let mut out = String::with_capacity(size);
     let mut pos = 0;
-    for (plan, site) in plans.iter().zip(sites) {
-        let Plan::Sign {
-            target,
-            plain,
-            prefixed,
-        } = plan
-        else {
-            continue;
-        };
-        out.push_str(&text[pos..site.range.start]);
-        out.push_str(&target.head);
-        out.push_str(target.join);
-        out.push_str(&queries.of(*plain).0);
-        if let Some(prefixed) = prefixed {
+    for signing in signings {
+        out.push_str(&text[pos..signing.range.start]);
+        out.push_str(&signing.head);
+        out.push_str(signing.join);
+        out.push_str(&queries.of(signing.plain).0);
+        if let Some(prefixed) = signing.prefixed {
             out.push('&');
-            out.push_str(&queries.of(*prefixed).1);
+            out.push_str(&queries.of(prefixed).1);
         }
-        out.push_str(target.fragment);
-        pos = site.range.end;
+        out.push_str(signing.fragment);
+        pos = signing.range.end;
     }
     out.push_str(&text[pos..]);
     debug_assert_eq!(out.len(), size);

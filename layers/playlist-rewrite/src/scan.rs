@@ -158,23 +158,55 @@ impl Defines {
         };
         self.map.insert(name.to_owned(), value);
     }
-
-    /// Whether no variable is defined (the common case: nothing to substitute).
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
 }
 
-/// The URIs of a playlist and its variables.
+/// The URIs of a playlist and its variables, all at once (for tests; the
+/// rewrite walks the sites one by one, see [`for_each_site`]).
+#[cfg(test)]
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scan {
     pub sites: Vec<Site>,
     pub defines: Defines,
 }
 
-/// Finds every URI in `text` (a checked playlist of the given kind).
+/// Finds every URI in `text` (a checked playlist of the given kind), and its variables.
+#[cfg(test)]
 pub(crate) fn scan(text: &str, kind: PlaylistKind) -> Scan {
     let mut out = Scan::default();
+    let mut sites = Vec::new();
+    let _ = walk::<()>(text, kind, Some(&mut out.defines), &mut |site| {
+        sites.push(site);
+        Ok(())
+    });
+    out.sites = sites;
+    out
+}
+
+/// The `EXT-X-DEFINE` variables of `text`, wherever they stand.
+pub(crate) fn defines(text: &str) -> Defines {
+    let mut defines = Defines::default();
+    let _ = walk::<()>(text, PlaylistKind::Media, Some(&mut defines), &mut |_| Ok(()));
+    defines
+}
+
+/// Calls `on_site` with every URI of `text` (a checked playlist of the
+/// given kind), in order, stopping at the first error: the sites are never
+/// all held at once.
+pub(crate) fn for_each_site<E>(
+    text: &str,
+    kind: PlaylistKind,
+    on_site: &mut impl FnMut(Site) -> Result<(), E>,
+) -> Result<(), E> {
+    walk(text, kind, None, on_site)
+}
+
+/// One pass over the lines: sites to `on_site`, variables into `defines` when given.
+fn walk<E>(
+    text: &str,
+    kind: PlaylistKind,
+    mut defines: Option<&mut Defines>,
+    on_site: &mut impl FnMut(Site) -> Result<(), E>,
+) -> Result<(), E> {
     let start = if text.starts_with(BOM) { BOM.len() } else { 0 };
     let bytes = text.as_bytes();
     let mut pos = start;
@@ -192,33 +224,40 @@ pub(crate) fn scan(text: &str, kind: PlaylistKind) -> Scan {
         };
         let line = &text[pos..content_end];
         if let Some(rest) = line.strip_prefix("#EXT") {
-            scan_tag(rest, pos + 4, line_no, &mut out);
+            scan_tag(rest, pos + 4, line_no, defines.as_deref_mut(), on_site)?;
         } else if !line.starts_with('#') {
             let trimmed_start = line.len() - line.trim_start().len();
             let trimmed = line.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
                 let begin = pos + trimmed_start;
-                out.sites.push(Site {
+                on_site(Site {
                     range: begin..begin + trimmed.len(),
                     line: line_no,
                     playlist: kind == PlaylistKind::Master,
-                });
+                })?;
             }
         }
         pos = end + 1;
     }
-    out
+    Ok(())
 }
 
 /// `rest` is a tag line after `#EXT`, starting at byte `offset` of the input.
-fn scan_tag(rest: &str, offset: usize, line: usize, out: &mut Scan) {
+fn scan_tag<E>(
+    rest: &str,
+    offset: usize,
+    line: usize,
+    defines: Option<&mut Defines>,
+    on_site: &mut impl FnMut(Site) -> Result<(), E>,
+) -> Result<(), E> {
     let (name, attributes) = match rest.find(':') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => return,
+        None => return Ok(()),
     };
     let attributes_offset = offset + name.len() + 1;
     // `name` lacks the "EXT" that "#EXT" took; compare against the tail.
     if name == "-X-DEFINE" {
+        let Some(defines) = defines else { return Ok(()) };
         let mut define = (None, None, None);
         for attribute in Attributes::new(attributes) {
             let value = &attributes[attribute.value.clone()];
@@ -230,11 +269,11 @@ fn scan_tag(rest: &str, offset: usize, line: usize, out: &mut Scan) {
             }
         }
         match define {
-            (Some(name), Some(value), None) => out.defines.define(name, Some(value)),
-            (None, None, Some(name)) => out.defines.define(name, None),
+            (Some(name), Some(value), None) => defines.define(name, Some(value)),
+            (None, None, Some(name)) => defines.define(name, None),
             _ => {}
         }
-        return;
+        return Ok(());
     }
     for &(tag, wanted, playlist) in URI_ATTRIBUTES {
         if tag.get(3..) != Some(name) {
@@ -242,14 +281,15 @@ fn scan_tag(rest: &str, offset: usize, line: usize, out: &mut Scan) {
         }
         for attribute in Attributes::new(attributes) {
             if attribute.name == wanted {
-                out.sites.push(Site {
+                on_site(Site {
                     range: attributes_offset + attribute.value.start..attributes_offset + attribute.value.end,
                     line,
                     playlist,
-                });
+                })?;
             }
         }
     }
+    Ok(())
 }
 
 /// One `NAME=value` of an attribute list.

@@ -1,5 +1,6 @@
 //! The sign phase of a rewrite: one signature per distinct policy, from the
-//! cache when it holds one, on every core when many are missing.
+//! cache when it holds one, on every core when many are missing, in batches
+//! that go into the cache as each completes, and no more than the budget.
 
 use std::sync::Arc;
 
@@ -13,6 +14,10 @@ use crate::rewrite::Incoming;
 /// Below this many signatures, threads cost more than they save.
 const PARALLEL_THRESHOLD: usize = 8;
 
+/// How many policies are looked up, and their missing signatures made, at a
+/// time: each batch's signatures go into the cache as soon as it is done.
+pub(crate) const BATCH: usize = 256;
+
 /// The credentials of the needs, in their order, and where their signatures came from.
 pub(crate) struct Signed {
     pub credentials: Vec<Credential>,
@@ -22,32 +27,51 @@ pub(crate) struct Signed {
     pub reused: usize,
 }
 
-/// Signs each need once (within the incoming window), looking in the cache first.
+/// Signs each need once (within the incoming window), looking in the cache
+/// first, in batches of [`BATCH`] that are cached as each completes. At most
+/// `budget` signatures are made: when more are missing, those are made and
+/// cached, then [`Error::SigningBudget`] says how many were needed.
 pub(crate) fn sign(
     needs: &[Need],
     incoming: &Incoming,
     signer: &UrlSigner,
     cache: &SignatureCache,
     parallel: bool,
+    budget: Option<usize>,
 ) -> Result<Signed, Error> {
     let window = &incoming.policy;
-    let jsons: Vec<String> = needs.iter().map(|need| policy_json(need, window)).collect();
-    let keys: Vec<Arc<str>> = jsons.iter().map(|json| SignatureCache::key(signer, json)).collect();
-    let mut signatures: Vec<Option<Arc<str>>> = keys.iter().map(|key| cache.get(key)).collect();
-    let missing: Vec<usize> = (0..needs.len()).filter(|&index| signatures[index].is_none()).collect();
-    let made = compute(needs, &missing, window, signer, parallel)?;
-    let computed = made.len();
-    for (&index, signature) in missing.iter().zip(made) {
-        let signature: Arc<str> = signature.into();
-        cache.insert(keys[index].clone(), signature.clone());
-        signatures[index] = Some(signature);
+    let budget_left = budget.unwrap_or(usize::MAX);
+    let mut credentials = Vec::with_capacity(needs.len());
+    let (mut needed, mut computed) = (0usize, 0usize);
+    for batch in needs.chunks(BATCH) {
+        let jsons: Vec<String> = batch.iter().map(|need| policy_json(need, window)).collect();
+        let keys: Vec<Arc<str>> = jsons.iter().map(|json| SignatureCache::key(signer, json)).collect();
+        let mut signatures: Vec<Option<Arc<str>>> = keys.iter().map(|key| cache.get(key)).collect();
+        let missing: Vec<usize> = (0..batch.len()).filter(|&i| signatures[i].is_none()).collect();
+        needed += missing.len();
+        let now = missing.len().min(budget_left - computed);
+        let made = compute(batch, &missing[..now], window, signer, parallel)?;
+        computed += made.len();
+        for (&index, signature) in missing.iter().zip(made) {
+            let signature: Arc<str> = signature.into();
+            cache.insert(keys[index].clone(), signature.clone());
+            signatures[index] = Some(signature);
+        }
+        if needed > computed {
+            // Over budget: keep counting what is missing, sign nothing more.
+            continue;
+        }
+        for ((need, signature), json) in batch.iter().zip(signatures).zip(&jsons) {
+            credentials.push(credential(need, json, signature, window, signer));
+        }
     }
-    let credentials = needs
-        .iter()
-        .zip(signatures)
-        .zip(&jsons)
-        .map(|((need, signature), json)| credential(need, json, signature, window, signer))
-        .collect();
+    if needed > computed {
+        return Err(Error::SigningBudget {
+            needed,
+            signed: computed,
+            budget: budget_left,
+        });
+    }
     Ok(Signed {
         credentials,
         computed,
@@ -58,7 +82,7 @@ pub(crate) fn sign(
 /// The custom policy of `need`: its resource, with the window and address block of the incoming grant.
 fn policy_of(need: &Need, window: &Policy) -> Policy {
     Policy {
-        resource: need.resource.clone(),
+        resource: need.resource.to_string(),
         date_less_than: window.date_less_than,
         date_greater_than: window.date_greater_than,
         ip_address: window.ip_address,
@@ -74,7 +98,7 @@ fn policy_json(need: &Need, window: &Policy) -> String {
     }
 }
 
-/// Computes the signatures of the needs at `missing`, in that order.
+/// Computes the signatures of the needs at `missing` (indexes into `needs`), in that order.
 fn compute(
     needs: &[Need],
     missing: &[usize],

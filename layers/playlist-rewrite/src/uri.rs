@@ -9,7 +9,10 @@
 //! inserted (before a `#fragment`), and stale credential parameters removed.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
+
+use cloudfront_sign::MAX_URL_BYTES;
 
 use url::Url;
 
@@ -37,10 +40,21 @@ pub enum Reason {
     VariableValue,
     /// A literal `*` in the directory: any policy for it would match other paths.
     WildcardInPath,
+    /// A `*` or `?` in the URI (a query string starts with `?`) that a policy
+    /// for it would read as a wildcard, matching URLs the incoming grant does
+    /// not cover; a canned policy would be no narrower, since its signature
+    /// is also valid as a custom policy with the URL as the resource.
+    WildcardInUri,
     /// The URI does not parse as a URL.
     Invalid,
-    /// The signed URL would exceed CloudFront's 8,192 bytes.
+    /// The signed URL would exceed CloudFront's 8,192 bytes (or the URI
+    /// would, once its variables were expanded: they are not expanded further).
     TooLong,
+    /// The playlist's variables have already added as many bytes to its URLs
+    /// as one rewrite expands ([`Config::max_bytes`](crate::Config::max_bytes)
+    /// in all): expanding more would make the work grow with the square of
+    /// the input.
+    ExpansionLimit,
 }
 
 impl Reason {
@@ -54,8 +68,10 @@ impl Reason {
             Reason::UnresolvedVariable => "unresolved_variable",
             Reason::VariableValue => "variable_value",
             Reason::WildcardInPath => "wildcard_in_path",
+            Reason::WildcardInUri => "wildcard_in_uri",
             Reason::Invalid => "invalid",
             Reason::TooLong => "too_long",
+            Reason::ExpansionLimit => "expansion_limit",
         }
     }
 }
@@ -70,15 +86,19 @@ impl fmt::Display for Reason {
             Reason::UnresolvedVariable => "a variable only the player can resolve decides the resource",
             Reason::VariableValue => "a variable's value holds a fragment or a credential parameter",
             Reason::WildcardInPath => "a literal * in the directory",
+            Reason::WildcardInUri => "a * or ? in the uri would be a wildcard reaching outside the incoming grant",
             Reason::Invalid => "not a valid url",
             Reason::TooLong => "the signed url would exceed 8192 bytes",
+            Reason::ExpansionLimit => "the playlist's variables already expanded to the limit of one rewrite",
         })
     }
 }
 
 /// The hosts whose URIs we sign: `host` or `host:port`, compared
 /// case-insensitively. A default port (80, 443) is dropped when parsed: a
-/// host without a port is on the default port of the URI's scheme.
+/// host without a port is on the default port of the URI's scheme. The
+/// first is the distribution's own host, the one the grants name; the
+/// others are its aliases.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Hosts(Vec<(String, Option<u16>)>);
 
@@ -118,6 +138,46 @@ impl Hosts {
             Some(port) => format!("{host}:{port}"),
             None => host.clone(),
         })
+    }
+
+    /// When `url` (as the URL standard writes it: lower-case host, no
+    /// default port) is on a configured host other than the first, the same
+    /// URL on the first host (the distribution's own; the others are its
+    /// aliases).
+    pub fn on_first_host(&self, url: &str) -> Option<String> {
+        let ((first, first_port), others) = self.0.split_first()?;
+        if others.is_empty() {
+            return None;
+        }
+        let host_start = url.find("://")? + 3;
+        let host_end = url[host_start..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| host_start + i);
+        let authority = &url[host_start..host_end];
+        if authority.contains('*') {
+            // Not a host name; a pattern character there would shift what the grant is checked against.
+            return None;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, Some(port.parse::<u16>().ok()?)),
+            _ => (authority, None),
+        };
+        let index = self
+            .0
+            .iter()
+            .position(|(ours, our_port)| ours == host && *our_port == port)?;
+        if index == 0 {
+            return None;
+        }
+        let mut canonical = String::with_capacity(url.len() + first.len() + 6);
+        canonical.push_str(&url[..host_start]);
+        canonical.push_str(first);
+        if let Some(port) = first_port {
+            canonical.push(':');
+            canonical.push_str(&port.to_string());
+        }
+        canonical.push_str(&url[host_end..]);
+        Some(canonical)
     }
 
     /// Whether `url` is on one of the hosts.
@@ -185,12 +245,27 @@ pub(crate) struct Target<'a> {
     pub unresolved: bool,
     /// Whether it points at a playlist (by place, or a `.m3u8`/`.m3u` path).
     pub playlist: bool,
+    /// The same URL on the distribution's own host (the first configured),
+    /// when `url` is on another configured host: an alias.
+    pub canonical: Option<String>,
 }
 
 impl Target<'_> {
     /// `https://host/dir/` of the URL.
     pub fn dir(&self) -> &str {
         &self.url[..self.dir_len]
+    }
+
+    /// `url[..end]` (`end` past the host), and, on an alias, the same text
+    /// on the distribution's own host: what the incoming grant, which names
+    /// that host, is checked against. The resource signed is always on the
+    /// URL's own host.
+    pub fn prefixes(&self, end: usize) -> impl Iterator<Item = &str> {
+        let canonical = self.canonical.as_deref().and_then(|canonical| {
+            let end = (end + canonical.len()).checked_sub(self.url.len())?;
+            canonical.get(..end)
+        });
+        std::iter::once(&self.url[..end]).chain(canonical)
     }
 }
 
@@ -201,6 +276,8 @@ pub(crate) struct Context<'a> {
     pub defines: &'a Defines,
     /// Credential parameter names, plain and suffixed, to remove.
     pub stale: &'a [&'a str],
+    /// The bytes that variables may still add to this playlist's URLs.
+    pub expansion_left: Cell<usize>,
 }
 
 /// Decides whether `text` (a URI as written) is ours to sign, and how.
@@ -228,7 +305,7 @@ pub(crate) fn analyze<'a>(text: &'a str, playlist_by_place: bool, cx: &Context<'
     } else {
         Cow::Borrowed(raw_head)
     };
-    let (expanded, unresolved) = substitute(&head, cx.defines).ok_or(Reason::VariableValue)?;
+    let (expanded, unresolved) = substitute(&head, cx.defines, &cx.expansion_left)?;
     if let Cow::Owned(expanded) = &expanded {
         if expanded.contains('#') {
             return Err(Reason::VariableValue);
@@ -270,6 +347,7 @@ pub(crate) fn analyze<'a>(text: &'a str, playlist_by_place: bool, cx: &Context<'
         }
         Some(_) => "&",
     };
+    let canonical = cx.hosts.on_first_host(&url);
     Ok(Target {
         head,
         fragment,
@@ -278,6 +356,7 @@ pub(crate) fn analyze<'a>(text: &'a str, playlist_by_place: bool, cx: &Context<'
         dir_len,
         unresolved,
         playlist,
+        canonical,
     })
 }
 
@@ -358,44 +437,114 @@ pub(crate) fn plain_relative(text: &str) -> bool {
 }
 
 /// `text` with its `{$name}` references replaced by their values; a variable
-/// only the player knows becomes `*` and sets the flag. `None` when a value
-/// itself holds a reference (RFC 8216bis forbids nesting; refuse it).
-fn substitute<'a>(text: &'a str, defines: &Defines) -> Option<(Cow<'a, str>, bool)> {
-    if defines.is_empty() && !text.contains("{$") {
-        return Some((Cow::Borrowed(text), false));
+/// only the player knows becomes `*` and sets the flag.
+///
+/// The length is counted before anything is copied: a result over
+/// [`MAX_URL_BYTES`] is refused ([`Reason::TooLong`]: no URL that long can be
+/// signed), and the values' bytes are taken from `budget`, the bytes all
+/// expansions of one rewrite may still copy ([`Reason::ExpansionLimit`] when
+/// it is spent). A value that itself holds a reference is refused
+/// ([`Reason::VariableValue`]: RFC 8216bis forbids nesting).
+fn substitute<'a>(text: &'a str, defines: &Defines, budget: &Cell<usize>) -> Result<(Cow<'a, str>, bool), Reason> {
+    if !text.contains("{$") {
+        return Ok((Cow::Borrowed(text), false));
     }
-    let Some(first) = text.find("{$") else {
-        return Some((Cow::Borrowed(text), false));
-    };
-    let mut out = String::with_capacity(text.len() + 32);
+    // First the size and the checks, then the copy.
+    let mut len = 0usize;
+    let mut copied = 0usize;
     let mut unresolved = false;
-    let mut rest = text;
-    let mut next = Some(first);
-    while let Some(start) = next {
-        let after = &rest[start + 2..];
-        let name_len = after
-            .bytes()
-            .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            .count();
-        if name_len > 0 && after.as_bytes().get(name_len) == Some(&b'}') {
-            out.push_str(&rest[..start]);
-            match defines.get(&after[..name_len]) {
-                Some(Some(value)) if value.contains("{$") => return None,
-                Some(Some(value)) => out.push_str(value),
-                _ => {
-                    out.push('*');
-                    unresolved = true;
-                }
+    for piece in References::new(text, defines) {
+        match piece {
+            Piece::Text(part) => len += part.len(),
+            Piece::Value(value) if value.contains("{$") => return Err(Reason::VariableValue),
+            Piece::Value(value) => {
+                len += value.len();
+                copied += value.len();
             }
-            rest = &after[name_len + 1..];
-        } else {
-            out.push_str(&rest[..start + 2]);
-            rest = after;
+            Piece::Unknown => {
+                len += 1;
+                unresolved = true;
+            }
         }
-        next = rest.find("{$");
+        if len > MAX_URL_BYTES {
+            return Err(Reason::TooLong);
+        }
     }
-    out.push_str(rest);
-    Some((Cow::Owned(out), unresolved))
+    let left = budget.get();
+    if copied > left {
+        return Err(Reason::ExpansionLimit);
+    }
+    budget.set(left - copied);
+    let mut out = String::with_capacity(len);
+    for piece in References::new(text, defines) {
+        match piece {
+            Piece::Text(part) | Piece::Value(part) => out.push_str(part),
+            Piece::Unknown => out.push('*'),
+        }
+    }
+    Ok((Cow::Owned(out), unresolved))
+}
+
+/// A part of a URI with references: text as written, a known value, or a
+/// variable only the player knows.
+enum Piece<'a> {
+    Text(&'a str),
+    Value(&'a str),
+    Unknown,
+}
+
+/// The pieces of a URI, in order: `{$name}` (letters, digits, `_`, `-`) is
+/// a reference; any other `{$` is text.
+struct References<'a> {
+    rest: &'a str,
+    defines: &'a Defines,
+    /// A value found after the text piece just returned.
+    pending: Option<Piece<'a>>,
+}
+
+impl<'a> References<'a> {
+    fn new(text: &'a str, defines: &'a Defines) -> Self {
+        References {
+            rest: text,
+            defines,
+            pending: None,
+        }
+    }
+}
+
+impl<'a> Iterator for References<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        if let Some(piece) = self.pending.take() {
+            return Some(piece);
+        }
+        if self.rest.is_empty() {
+            return None;
+        }
+        let mut search = 0;
+        while let Some(found) = self.rest[search..].find("{$") {
+            let start = search + found;
+            let after = &self.rest[start + 2..];
+            let name_len = after
+                .bytes()
+                .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                .count();
+            if name_len > 0 && after.as_bytes().get(name_len) == Some(&b'}') {
+                let text = &self.rest[..start];
+                self.pending = Some(match self.defines.get(&after[..name_len]) {
+                    Some(Some(value)) => Piece::Value(value),
+                    _ => Piece::Unknown,
+                });
+                self.rest = &after[name_len + 1..];
+                return Some(Piece::Text(text));
+            }
+            search = start + 2;
+        }
+        let text = self.rest;
+        self.rest = "";
+        Some(Piece::Text(text))
+    }
 }
 
 #[cfg(test)]
@@ -422,6 +571,7 @@ mod tests {
             hosts: &hosts,
             defines: &scan.defines,
             stale: &stale,
+            expansion_left: Cell::new(1 << 20),
         })
     }
 
@@ -579,6 +729,46 @@ mod tests {
         ] {
             assert!(!plain_relative(text), "{text}");
         }
+    }
+
+    #[test]
+    fn an_alias_maps_to_the_first_host_keeping_scheme_path_and_query() {
+        let hosts = Hosts::parse(&[
+            "D.cloudfront.net".into(),
+            "media.example.com:443".into(),
+            "alt.example:8443".into(),
+        ])
+        .unwrap();
+        for (url, canonical) in [
+            (
+                "https://media.example.com/m/a.ts?x=1",
+                Some("https://d.cloudfront.net/m/a.ts?x=1"),
+            ),
+            ("http://media.example.com/m/", Some("http://d.cloudfront.net/m/")),
+            (
+                "https://alt.example:8443/m/a.ts",
+                Some("https://d.cloudfront.net/m/a.ts"),
+            ),
+            ("https://d.cloudfront.net/m/a.ts", None),
+            ("https://alt.example/m/a.ts", None),
+            ("https://other.example/m/a.ts", None),
+            ("https://media.example.com:99999/m", None),
+        ] {
+            assert_eq!(hosts.on_first_host(url).as_deref(), canonical, "{url}");
+        }
+        let with_port = Hosts::parse(&["d.example:8443".into(), "m.example".into()]).unwrap();
+        assert_eq!(
+            with_port.on_first_host("https://m.example/a").as_deref(),
+            Some("https://d.example:8443/a")
+        );
+        assert_eq!(
+            Hosts::parse(&["d.example".into()])
+                .unwrap()
+                .on_first_host("https://d.example/a"),
+            None
+        );
+        let odd = Hosts::parse(&["d.example".into(), "m*.example".into()]).unwrap();
+        assert_eq!(odd.on_first_host("https://m*.example/a"), None);
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 mod common;
 
-use cloudfront_sign::{HashAlgorithm, KeySuffix, Policy, UrlSigner, Verifier};
+use cloudfront_sign::{
+    Credential, CredentialPolicy, HashAlgorithm, KeySuffix, Policy, UrlSigner, Verifier, canned_policy_json, encoding,
+};
 use common::*;
 use playlist_rewrite::{
     ChildCredential, Config, ConfigError, Error, Incoming, PlaylistKind, Reason, Rewritten, SignatureCache, Strategy,
-    URI_ATTRIBUTES, rewrite,
+    URI_ATTRIBUTES, covers_everything_after, rewrite,
 };
 
 struct Setup {
@@ -266,6 +268,149 @@ fn configured_hosts_decide_what_is_ours() {
     assert_eq!(out.summary.untouched[0].reason, Reason::OutsideGrant);
 }
 
+const ALIAS: &str = "media.example.com";
+
+/// The resource of `grant` as it would read on the distribution's own host.
+fn on_distribution_host(resource: &str) -> String {
+    resource.replacen(&format!("https://{ALIAS}/"), &format!("https://{HOST}/"), 1)
+}
+
+/// Invariant 1 for a resource: its pattern, read on the distribution's
+/// host, matches nothing the incoming resource does not.
+fn within(resource: &str, incoming: &str) -> bool {
+    let literal = &resource[..resource.find(['*', '?']).unwrap_or(resource.len())];
+    if literal.len() < resource.len() {
+        covers_everything_after(incoming, literal)
+    } else {
+        cloudfront_sign::wildcard_match(incoming, resource)
+    }
+}
+
+#[test]
+fn an_alias_host_is_signed_for_itself_when_the_distribution_host_is_granted() {
+    let s = setup();
+    // The first host is the distribution's own, the one the grant names; the second its alias.
+    let config = |strategy| {
+        Config::builder()
+            .hosts([HOST, "MEDIA.example.com:443"])
+            .strategy(strategy)
+            .build()
+            .unwrap()
+    };
+    let grant = format!("https://{HOST}/movies/movie_1/*");
+    let incoming = Incoming::operator(&s.signer, &grant, EXPIRES).unwrap();
+    let body = format!(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:4\n\
+         #EXTINF:4,\nhttps://{ALIAS}/movies/movie_1/a.ts\n\
+         #EXTINF:4,\nhttps://{ALIAS}:443/movies/movie_1/v/b.ts?x=1\n\
+         #EXTINF:4,\nhttps://{ALIAS}/movies/movie_2/c.ts\n\
+         #EXTINF:4,\nhttps://other.example.com/movies/movie_1/d.ts\n\
+         #EXTINF:4,\nseg.ts\n\
+         #EXT-X-RENDITION-REPORT:URI=\"https://{ALIAS}/movies/movie_1/low/index.m3u8\",LAST-MSN=1\n"
+    );
+    for strategy in [Strategy::Resign, Strategy::PerUri] {
+        let out = rewrite(
+            body.as_bytes(),
+            &playlist_url("index.m3u8"),
+            &incoming,
+            &config(strategy),
+            &s.signer,
+            &SignatureCache::default(),
+        )
+        .unwrap();
+        let left: Vec<_> = out
+            .summary
+            .untouched
+            .iter()
+            .map(|u| (u.uri.as_str(), u.reason))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                (
+                    format!("https://{ALIAS}/movies/movie_2/c.ts").as_str(),
+                    Reason::OutsideGrant
+                ),
+                ("https://other.example.com/movies/movie_1/d.ts", Reason::ForeignHost),
+            ],
+            "{strategy}"
+        );
+        assert_eq!(out.summary.uris_signed, 4, "{strategy}");
+        let (_, uris) = extract(&out.body);
+        for found in uris.iter().filter(|f| f.uri.contains("Signature=")) {
+            let absolute = absolute(&playlist_url("index.m3u8"), &found.uri).unwrap();
+            let suffixes: &[&str] = if found.uri.contains("Signature-PREFIX=") {
+                &["", PREFIX]
+            } else {
+                &[""]
+            };
+            for suffix in suffixes {
+                let verified = s
+                    .verifier
+                    .verify_url(absolute.as_str(), suffix, NOW, None)
+                    .unwrap_or_else(|e| panic!("{strategy} {absolute}: {e}"));
+                let resource = &verified.policy.resource;
+                assert!(verified.policy.window_and_ip_within(&incoming.policy));
+                // Signed for the URL's own host, with a path the grant covers on the distribution's.
+                let host = absolute.host_str().unwrap();
+                assert!(resource.starts_with(&format!("https://{host}/")), "{resource}");
+                assert!(
+                    within(&on_distribution_host(resource), &grant),
+                    "{strategy}: {resource}"
+                );
+                if host == ALIAS {
+                    // The alias's credential opens the alias only, and only inside the grant's path.
+                    let credential = credential(&found.uri, suffix);
+                    let path = absolute.path();
+                    for elsewhere in [
+                        format!("https://{HOST}{path}"),
+                        format!("https://other.example.com{path}"),
+                        format!("https://{ALIAS}/movies/movie_2/c.ts"),
+                        format!("https://{ALIAS}/secret.ts"),
+                    ] {
+                        assert!(
+                            s.verifier.verify(&credential, &elsewhere, NOW, None).is_err(),
+                            "{strategy}: {resource} opens {elsewhere}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // A playlist served on the alias: its relative URIs are on the alias too.
+    let on_alias = format!("https://{ALIAS}/movies/movie_1/index.m3u8");
+    let out = rewrite(
+        b"#EXTM3U\n#EXTINF:4,\nseg.ts\n#EXTINF:4,\n../movie_2/seg.ts\n",
+        &on_alias,
+        &incoming,
+        &config(Strategy::Resign),
+        &s.signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.uris_signed, 1);
+    assert_eq!(out.summary.untouched[0].reason, Reason::OutsideGrant);
+    let line = out.body.lines().find(|l| l.starts_with("seg.ts?")).unwrap();
+    let signed = format!("https://{ALIAS}/movies/movie_1/{line}");
+    let grant = s.verifier.verify_url(&signed, "", NOW, None).unwrap();
+    assert_eq!(grant.policy.resource, format!("https://{ALIAS}/movies/movie_1/*"));
+    // Reuse cannot pass the distribution's credential to the alias: CloudFront would refuse it there.
+    let reuse = Config::builder()
+        .hosts([HOST, ALIAS])
+        .strategy(Strategy::Reuse)
+        .build()
+        .unwrap();
+    let refused = rewrite(
+        body.as_bytes(),
+        &playlist_url("index.m3u8"),
+        &incoming,
+        &reuse,
+        &s.signer,
+        &SignatureCache::default(),
+    );
+    assert!(matches!(refused, Err(Error::ReuseNotCovering { .. })), "{refused:?}");
+}
+
 #[test]
 fn define_variables_are_substituted_or_left_to_the_player() {
     let s = setup();
@@ -361,7 +506,13 @@ fn wildcards_in_paths_are_not_turned_into_wider_grants() {
         &SignatureCache::default(),
     )
     .unwrap();
-    assert_eq!(out.summary.uris_signed, 1, "canned is exact, so it may still be used");
+    // Not canned either: replayed as `Policy=`, a canned signature for
+    // `file*.ts` is that same pattern (issue 11, finding 3).
+    assert_eq!(out.summary.uris_signed, 0, "a canned `file*.ts` is a pattern too");
+    assert_eq!(
+        out.summary.untouched.iter().map(|u| u.reason).collect::<Vec<_>>(),
+        [Reason::WildcardInPath, Reason::WildcardInUri]
+    );
     let ip_bound = Incoming {
         policy: Policy::new(playlist_url("file*.ts"), EXPIRES).from_ip("192.0.2.0/24".parse().unwrap()),
         ..narrow
@@ -376,6 +527,122 @@ fn wildcards_in_paths_are_not_turned_into_wider_grants() {
     )
     .unwrap();
     assert_eq!(out.summary.uris_signed, 0, "a custom `file*.ts` would be a pattern");
+    assert_eq!(out.summary.untouched[1].reason, Reason::WildcardInUri);
+}
+
+/// A credential that carries the same signature as `credential` but states
+/// the signed bytes as a custom policy: for a canned credential, what an
+/// attacker replays as `Policy=` (the canned policy's bytes for `url`).
+fn as_custom(credential: &Credential, url: &str) -> Credential {
+    match credential.policy {
+        CredentialPolicy::Canned { expires } => Credential {
+            policy: CredentialPolicy::Custom {
+                encoded: encoding::encode(canned_policy_json(url, expires).as_bytes()),
+            },
+            ..credential.clone()
+        },
+        CredentialPolicy::Custom { .. } => credential.clone(),
+    }
+}
+
+/// URLs near `url` that a wildcard in it could reach: its `*` and `?`
+/// replaced, characters added, other files and directories.
+fn probes(url: &str) -> Vec<String> {
+    let dir = &url[..url[..url.find('?').unwrap_or(url.len())].rfind('/').unwrap() + 1];
+    let mut probes = vec![
+        url.replace('*', "12345/../../../secret/x"),
+        url.replace('*', ""),
+        url.replace('?', "/"),
+        url.replacen('?', "X", 1),
+        format!("{url}x"),
+        format!("{dir}seg12345.ts"),
+        format!("{dir}seg1.ts"),
+        format!("{dir}../movie_2/seg1.ts"),
+        format!("https://{HOST}/secret/all.ts"),
+    ];
+    probes.retain(|probe| probe != url);
+    probes
+}
+
+#[test]
+fn per_uri_canned_credentials_replay_as_nothing_wider_than_their_url() {
+    let s = setup();
+    let body = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n\
+        #EXTINF:4,\nseg*.ts\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\nseg2.ts?v=1\n\
+        #EXTINF:4,\na.ts?v=1\n#EXTINF:4,\nb.ts?v=1\n";
+    let url = playlist_url("index.m3u8");
+    let config = Config::builder().strategy(Strategy::PerUri).build().unwrap();
+    for (grant, signed, unsigned) in [
+        // `seg?.ts` matches `seg*.ts` as text, but a `seg*.ts` pattern reaches `seg12345.ts`.
+        (
+            playlist_url("seg?.ts"),
+            vec!["seg1.ts"],
+            vec!["seg*.ts", "seg2.ts?v=1", "a.ts?v=1", "b.ts?v=1"],
+        ),
+        // The grant covers everything after `a.ts`: the `a.ts?v=1` pattern stays inside it.
+        (
+            playlist_url("a.ts*"),
+            vec!["a.ts?v=1"],
+            vec!["seg*.ts", "seg1.ts", "seg2.ts?v=1", "b.ts?v=1"],
+        ),
+        // The whole directory: every pattern in it stays inside.
+        (
+            playlist_url("*"),
+            vec!["seg*.ts", "seg1.ts", "seg2.ts?v=1", "a.ts?v=1", "b.ts?v=1"],
+            vec![],
+        ),
+    ] {
+        let incoming = Incoming::operator(&s.signer, &grant, EXPIRES).unwrap();
+        let out = rewrite(
+            body.as_bytes(),
+            &url,
+            &incoming,
+            &config,
+            &s.signer,
+            &SignatureCache::default(),
+        )
+        .unwrap();
+        let (_, uris) = extract(&out.body);
+        let mut seen_signed = Vec::new();
+        for found in &uris {
+            let bare = strip_uri(&found.uri);
+            if !found.uri.contains("Signature=") {
+                continue;
+            }
+            seen_signed.push(bare.clone());
+            let absolute = format!("https://{HOST}/movies/movie_1/{bare}");
+            let credential = credential(&found.uri, "");
+            assert!(
+                !(matches!(credential.policy, CredentialPolicy::Canned { .. }) && absolute.contains(['*', '?'])),
+                "{grant}: {bare} was signed canned"
+            );
+            let replay = as_custom(&credential, &absolute);
+            assert!(s.verifier.verify(&replay, &absolute, NOW, None).is_ok(), "{absolute}");
+            for probe in probes(&absolute) {
+                if s.verifier.verify(&replay, &probe, NOW, None).is_ok() {
+                    // What a custom credential opens stays in the grant; a canned one opens its URL only.
+                    assert!(
+                        matches!(credential.policy, CredentialPolicy::Custom { .. }),
+                        "{grant}: the canned credential of {bare}, replayed, opens {probe}"
+                    );
+                    assert!(
+                        cloudfront_sign::wildcard_match(&grant, &probe),
+                        "{grant}: the credential of {bare} opens {probe}, outside the grant"
+                    );
+                }
+            }
+        }
+        assert_eq!(seen_signed, signed, "{grant}");
+        let left: Vec<_> = out.summary.untouched.iter().map(|u| u.uri.as_str()).collect();
+        assert_eq!(left, unsigned, "{grant}");
+        for untouched in &out.summary.untouched {
+            assert!(
+                matches!(untouched.reason, Reason::WildcardInUri | Reason::OutsideGrant),
+                "{untouched:?}"
+            );
+        }
+        assert_eq!(Reason::WildcardInUri.code(), "wildcard_in_uri");
+    }
 }
 
 #[test]
@@ -439,6 +706,134 @@ fn per_uri_signs_in_parallel_and_keeps_the_order() {
         child: ChildCredential::Copy,
     };
     assert_eq!(check.run(body.as_bytes(), parallel.body.as_bytes()).signed.len(), 64);
+}
+
+#[test]
+fn a_signing_budget_signs_up_to_it_caches_and_the_retry_continues() {
+    // ECDSA: fast in debug builds; the contract is the same for RSA.
+    let signer = signer(EC_PEM, HashAlgorithm::Sha1);
+    let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
+    let mut body = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:4\n");
+    for i in 0..600 {
+        body.push_str(&format!("#EXTINF:4,\nseg{i:05}.ts\n"));
+    }
+    let url = playlist_url("index.m3u8");
+    let config = Config::builder()
+        .strategy(Strategy::PerUri)
+        .max_new_signatures(250)
+        .build()
+        .unwrap();
+    let cache = SignatureCache::default();
+    let attempt = || rewrite(body.as_bytes(), &url, &wide, &config, &signer, &cache);
+    // 600 needed: 250 made and cached, then a refusal that says so.
+    assert_eq!(
+        attempt().unwrap_err(),
+        Error::SigningBudget {
+            needed: 600,
+            signed: 250,
+            budget: 250
+        }
+    );
+    assert_eq!(cache.len(), 250);
+    // The retry continues from the cache: 350 missing, 250 more made.
+    assert_eq!(
+        attempt().unwrap_err(),
+        Error::SigningBudget {
+            needed: 350,
+            signed: 250,
+            budget: 250
+        }
+    );
+    assert_eq!(cache.len(), 500);
+    // The last 100 fit: done, with every URI signed and verifying.
+    let out = attempt().unwrap();
+    assert_eq!(
+        (out.summary.signatures_computed, out.summary.signatures_reused),
+        (100, 500)
+    );
+    let check = Check {
+        playlist_url: &url,
+        incoming: &wide,
+        verifier: &verifier(&signer),
+        client_ip: None,
+        child: ChildCredential::Copy,
+    };
+    assert_eq!(check.run(body.as_bytes(), out.body.as_bytes()).signed.len(), 600);
+    // Nothing missing: no budget is spent.
+    assert_eq!(attempt().unwrap().summary.signatures_computed, 0);
+    let message = Error::SigningBudget {
+        needed: 600,
+        signed: 250,
+        budget: 250,
+    }
+    .to_string();
+    assert!(message.starts_with("signing budget spent: 600 new signatures needed, 250 made and cached"));
+    // Without a budget, everything at once, as before.
+    let unlimited = Config::builder().strategy(Strategy::PerUri).build().unwrap();
+    let out = rewrite(
+        body.as_bytes(),
+        &url,
+        &wide,
+        &unlimited,
+        &signer,
+        &SignatureCache::default(),
+    )
+    .unwrap();
+    assert_eq!(out.summary.signatures_computed, 600);
+}
+
+#[test]
+fn signatures_go_into_the_cache_in_batches_in_playlist_order() {
+    // A budget that ends inside the second batch of 256: the first batch and
+    // part of the second are cached, exactly the first URIs of the playlist.
+    let signer = signer(EC_PEM, HashAlgorithm::Sha1);
+    let wide = Incoming::operator(&signer, &format!("https://{HOST}/*"), EXPIRES).unwrap();
+    let segment = |i: usize| format!("seg{i:05}.ts");
+    let mut body = String::from("#EXTM3U\n");
+    for i in 0..700 {
+        body.push_str(&format!("#EXTINF:4,\n{}\n", segment(i)));
+    }
+    let url = playlist_url("index.m3u8");
+    let config = Config::builder()
+        .strategy(Strategy::PerUri)
+        .max_new_signatures(300)
+        .build()
+        .unwrap();
+    let cache = SignatureCache::default();
+    assert!(matches!(
+        rewrite(body.as_bytes(), &url, &wide, &config, &signer, &cache),
+        Err(Error::SigningBudget { signed: 300, .. })
+    ));
+    // Which ones: a playlist of the first 300 URIs finds all of them, of the next ones none.
+    let unlimited = Config::builder().strategy(Strategy::PerUri).build().unwrap();
+    let first: String = (0..300).map(|i| format!("#EXTINF:4,\n{}\n", segment(i))).collect();
+    let out = rewrite(
+        format!("#EXTM3U\n{first}").as_bytes(),
+        &url,
+        &wide,
+        &unlimited,
+        &signer,
+        &cache,
+    )
+    .unwrap();
+    assert_eq!(
+        (out.summary.signatures_reused, out.summary.signatures_computed),
+        (300, 0)
+    );
+    let next: String = (300..310).map(|i| format!("#EXTINF:4,\n{}\n", segment(i))).collect();
+    let out = rewrite(
+        format!("#EXTM3U\n{next}").as_bytes(),
+        &url,
+        &wide,
+        &unlimited,
+        &signer,
+        &cache,
+    )
+    .unwrap();
+    assert_eq!(
+        (out.summary.signatures_reused, out.summary.signatures_computed),
+        (0, 10)
+    );
 }
 
 #[test]

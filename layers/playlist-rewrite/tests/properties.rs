@@ -181,8 +181,115 @@ proptest! {
         let mut input = if header { b"#EXTM3U\n".to_vec() } else { Vec::new() };
         input.extend(body);
         for strategy in [Mode::Resign, Mode::PerUri, Mode::Reuse] {
-            let config = Config::builder().strategy(strategy).build().unwrap();
-            let _ = rewrite(&input, &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache);
+            for budget in [usize::MAX, 1_000] {
+                let config = Config::builder().strategy(strategy).max_output_bytes(budget).build().unwrap();
+                let _ = rewrite(&input, &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache);
+            }
+        }
+    }
+
+    /// Variables of any size and number, any output and signing budget: never
+    /// a panic, an output within its budget or a refusal that names it.
+    #[test]
+    fn hostile_variables_and_budgets_never_panic(
+        value_len in prop_oneof![0usize..40, 7_000usize..9_000, 60_000usize..70_000],
+        refs in prop::collection::vec("(\\{\\$v\\}|\\{\\$w\\}|[a-z]{0,3}|/|\\?|\\*)", 1..6),
+        lines in 1usize..300,
+        budget in prop_oneof![1usize..2_000, 2_000usize..200_000, Just(usize::MAX)],
+        max_bytes in prop_oneof![Just(1usize << 20), 1usize..100_000],
+        strategy in prop_oneof![Just(Mode::Resign), Just(Mode::PerUri), Just(Mode::Reuse)],
+        signatures in prop_oneof![Just(None), (1usize..4).prop_map(Some)],
+    ) {
+        let f = fixture();
+        let uri = refs.concat();
+        let body = format!(
+            "#EXTM3U\n#EXT-X-DEFINE:NAME=\"v\",VALUE=\"{}\"\n#EXT-X-DEFINE:NAME=\"w\",VALUE=\"../{{$v}}\"\n{}",
+            "x".repeat(value_len),
+            format!("#EXTINF:4,\n{uri}\n").repeat(lines),
+        );
+        let mut builder = Config::builder()
+            .strategy(strategy)
+            .max_output_bytes(budget)
+            .max_bytes(max_bytes.max(body.len()));
+        if let Some(signatures) = signatures {
+            builder = builder.max_new_signatures(signatures);
+        }
+        let config = builder.build().unwrap();
+        match rewrite(body.as_bytes(), &playlist_url("index.m3u8"), &f.wide, &config, &f.signer, &f.cache) {
+            Ok(out) => {
+                prop_assert!(out.body.len() <= budget);
+                prop_assert_eq!(out.summary.uris_signed + out.summary.untouched.len(), lines);
+            }
+            Err(playlist_rewrite::Error::OutputTooLarge { size, limit }) => {
+                prop_assert_eq!(limit, budget);
+                prop_assert!(size > limit);
+            }
+            Err(playlist_rewrite::Error::ReuseNotCovering { .. }) => prop_assert_eq!(strategy, Mode::Reuse),
+            Err(playlist_rewrite::Error::SigningBudget { needed, signed, budget }) => {
+                prop_assert_eq!(Some(budget), signatures);
+                prop_assert!(needed > budget && signed == budget);
+            }
+            Err(other) => prop_assert!(false, "{other}"),
+        }
+    }
+
+    /// URIs on an alias of the distribution's host are signed for the alias,
+    /// only for paths the grant covers on the distribution's host.
+    #[test]
+    fn alias_uris_never_widen_the_grant(
+        uris in prop::collection::vec(
+            (
+                prop_oneof![
+                    Just("https://media.example.com"),
+                    Just("https://MEDIA.example.com:443"),
+                    Just("//media.example.com"),
+                    Just("http://media.example.com"),
+                    Just("https://media.example.com:8443"),
+                    Just("https://d111111abcdef8.cloudfront.net"),
+                    Just(""),
+                ],
+                prop_oneof![
+                    Just("/movies/movie_1/a.ts"),
+                    Just("/movies/movie_1/v/b.m3u8"),
+                    Just("/movies/movie_1/c.ts?x=1"),
+                    Just("/movies/movie_1/s*.ts"),
+                    Just("/movies/movie_2/d.ts"),
+                    Just("/movies/movie_1/../movie_2/e.ts"),
+                    Just("/secret.ts"),
+                ],
+            ),
+            1..10,
+        ),
+        strategy in prop_oneof![Just(Mode::Resign), Just(Mode::PerUri)],
+        on_alias in any::<bool>(),
+    ) {
+        let f = fixture();
+        let body: String = std::iter::once("#EXTM3U\n".to_owned())
+            .chain(uris.iter().map(|(host, path)| format!("#EXTINF:4,\n{host}{path}\n")))
+            .collect();
+        let url = if on_alias {
+            "https://media.example.com/movies/movie_1/index.m3u8".to_owned()
+        } else {
+            playlist_url("index.m3u8")
+        };
+        let config = Config::builder().hosts([HOST, "media.example.com"]).strategy(strategy).build().unwrap();
+        let out = rewrite(body.as_bytes(), &url, &f.movie, &config, &f.signer, &f.cache).unwrap();
+        let (_, found) = extract(&out.body);
+        for uri in found.iter().filter(|u| u.uri.contains("Signature=")) {
+            let absolute = absolute(&url, &uri.uri).unwrap();
+            let grant = f.verifier.verify_url(absolute.as_str(), "", NOW, None).unwrap();
+            let resource = &grant.policy.resource;
+            let host = absolute.host_str().unwrap();
+            prop_assert!(resource.starts_with(&format!("https://{host}/")) || resource.starts_with(&format!("http://{host}/")), "{}", resource);
+            let on_distribution = resource.replacen("media.example.com", HOST, 1);
+            let literal = &on_distribution[..on_distribution.find(['*', '?']).unwrap_or(on_distribution.len())];
+            let incoming = &f.movie.policy.resource;
+            let within = if literal.len() < on_distribution.len() {
+                playlist_rewrite::covers_everything_after(incoming, literal)
+            } else {
+                cloudfront_sign::wildcard_match(incoming, &on_distribution)
+            };
+            prop_assert!(within, "{} outside {}", resource, incoming);
         }
     }
 

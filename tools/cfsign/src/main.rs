@@ -27,7 +27,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print URL signed with a canned policy, or a custom one when --resource,
-    /// --not-before or --ip is given.
+    /// --not-before or --ip is given. A canned policy is refused for a URL with
+    /// `*` or `?` (a query string): replayed as a custom policy, its signature
+    /// would be a wildcard grant; give --resource instead.
     Sign(SignArgs),
     /// Check URL as CloudFront would: print the grant (exit 0) or the failed check (exit 1).
     Verify(VerifyArgs),
@@ -207,7 +209,14 @@ fn sign(args: SignArgs) -> Result<String, Failure> {
     } else {
         signer.sign_canned(&args.url, expires)
     };
-    signed.map_err(|e| usage(e.to_string()))
+    signed.map_err(|e| match e {
+        cloudfront_sign::Error::CannedWildcard(_) => usage(format!(
+            "{e}\n  a url with a query string or a '*' can only be signed with a custom policy: give --resource \
+             with the pattern to grant (--resource {:?} grants what a canned signature would, wildcards included)",
+            args.url
+        )),
+        other => usage(other.to_string()),
+    })
 }
 
 fn verify(args: VerifyArgs) -> Result<String, Failure> {

@@ -141,6 +141,41 @@ fn failed_checks_exit_1_with_the_reason() {
 }
 
 #[test]
+fn a_canned_signature_for_a_wildcard_url_is_refused_with_the_way_out() {
+    let key = fixture("rsa2048_pkcs8.pem");
+    for url in [
+        "https://d111111abcdef8.cloudfront.net/movies/movie_1/seg2.ts?v=1",
+        "https://d111111abcdef8.cloudfront.net/movies/movie_1/seg*.ts",
+    ] {
+        let args = [
+            "sign",
+            url,
+            "--key-pair-id",
+            "K2JCJMDEHXQW5F",
+            "--private-key",
+            &key,
+            "--expires",
+            "1900000000",
+        ];
+        let refused = cfsign(&args);
+        assert_eq!(refused.status.code(), Some(2), "{url}");
+        assert!(stdout(&refused).is_empty());
+        let message = stderr(&refused);
+        assert!(
+            message.contains("canned policy") && message.contains("wildcards"),
+            "{message}"
+        );
+        assert!(message.contains(&format!("--resource \"{url}\"")), "{message}");
+        // With --resource, the operator chooses the grant: a custom policy.
+        let mut custom = args.to_vec();
+        custom.extend(["--resource", url]);
+        let signed = cfsign(&custom);
+        assert!(signed.status.success(), "{}", stderr(&signed));
+        assert!(stdout(&signed).contains("Policy="));
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let key = fixture("rsa2048_pkcs1.pem");
     let cases: Vec<(Vec<&str>, &str)> = vec![
