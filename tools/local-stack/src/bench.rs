@@ -267,7 +267,13 @@ fn stages(lines: &[String], skip: usize, times: &[f64]) -> Option<Stages> {
         }
         percentiles(values).0
     };
-    let mean = |name: &str| fields.iter().filter_map(|f| f[name].as_f64()).sum::<f64>() / fields.len() as f64;
+    let mean = |name: &str| {
+        let values: Vec<f64> = fields.iter().filter_map(|f| f[name].as_f64()).collect();
+        if values.is_empty() {
+            return f64::NAN;
+        }
+        values.iter().sum::<f64>() / values.len() as f64
+    };
     let mut sources: Vec<String> = fields
         .iter()
         .filter_map(|f| f["body_source"].as_str().map(str::to_owned))
