@@ -150,6 +150,10 @@ settings! {
         "a warm rewriter serves a multivariant playlist, or a media playlist with `EXT-X-ENDLIST` or `PLAYLIST-TYPE:VOD`, from memory this long, then revalidates it with a conditional GET (`If-None-Match`: a 304 sends no body); a live or `EVENT` playlist is kept at most half its target duration (half its part target with parts); 0 to 86400 (0: a conditional GET every time)";
     RAW_CACHE_BYTES = "RAW_CACHE_BYTES", Signing, Rewriter, Some("67108864"), "",
         "memory for those raw objects (never signatures: a key rotation keeps them), least recently used out first; a larger object is not kept; 0 (off) to 1073741824";
+    ANSWER_CACHE_BYTES = "ANSWER_CACHE_BYTES", Signing, Rewriter, Some("33554432"), "",
+        "memory for finished answers of a warm rewriter, looked up only after the request's credential is verified, by the object held in the raw cache (a refetched object misses), the exact verified credential, the signing key's generation (a rotation empties it) and the encoding; `Cache-Control` is computed per request; least recently used out first; 0 (off) to 1073741824";
+    VERIFY_MEMO_BYTES = "VERIFY_MEMO_BYTES", Signing, Rewriter, Some("1048576"), "",
+        "memory for credentials whose signature verified (exact policy bytes, signature, key pair id, hash; per signing key generation): a repeat skips only the signature check, its time window, IP and resource are checked every time; 0 (off) to 1073741824";
     LOCAL_MEDIA_DIR = "LOCAL_MEDIA_DIR", Signing, Both, None, "",
         "local runs: read objects from this folder instead of S3";
     AUTH_MODE = "AUTH_MODE", Auth, Signurl, Some("none"), "", "`none`, `jwt` or `shared-secret`";
@@ -742,6 +746,10 @@ pub struct RewriterConfig {
     pub raw_cache_ttl: Duration,
     /// `RAW_CACHE_BYTES`: the raw cache's budget (0: off).
     pub raw_cache_bytes: u64,
+    /// `ANSWER_CACHE_BYTES`: the answer cache's budget (0: off).
+    pub answer_cache_bytes: u64,
+    /// `VERIFY_MEMO_BYTES`: the verification memo's budget (0: off).
+    pub verify_memo_bytes: u64,
 }
 
 impl RewriterConfig {
@@ -778,6 +786,8 @@ impl RewriterConfig {
             extra_hosts: env.list(&EXTRA_HOSTS),
             raw_cache_ttl: Duration::from_secs(env.number(&RAW_CACHE_SECONDS, 0..=86_400)?),
             raw_cache_bytes: env.number(&RAW_CACHE_BYTES, 0..=1 << 30)?,
+            answer_cache_bytes: env.number(&ANSWER_CACHE_BYTES, 0..=1 << 30)?,
+            verify_memo_bytes: env.number(&VERIFY_MEMO_BYTES, 0..=1 << 30)?,
         };
         let placeholder = BaseUrl::parse("https://distribution.invalid").map_err(|r| ConfigError::new(&CF_URL, r))?;
         config.playlist_config(&placeholder)?;

@@ -215,6 +215,11 @@ pub struct RequestLog {
     pub rewrite: Duration,
     /// Time spent encoding the answer (measuring it, or compressing it).
     pub encode: Duration,
+    /// The rewriter's answer cache: `hit`, `miss` or `off`; empty when not reached.
+    pub answer_cache: &'static str,
+    /// The rewriter's verification memo: `hit` (the signature check skipped,
+    /// every other check made), `miss` or `off`; empty when not reached.
+    pub verify_memo: &'static str,
 }
 
 /// [`RequestLog::body_source`]: served from the in-memory copy, no S3 request.
@@ -422,6 +427,8 @@ fn log_request(event: &LambdaEvent<ApiGatewayV2httpRequest>, answer: &Answer, lo
         verify_ms = ms(log.verify),
         rewrite_ms = ms(log.rewrite),
         encode_ms = ms(log.encode),
+        answer_cache = log.answer_cache,
+        verify_memo = log.verify_memo,
         error_type = answer.error_type.unwrap_or(""),
         // The failed check, for a refused credential (403).
         denied = if answer.response.status_code == 403 { answer.error_type.unwrap_or("") } else { "" },

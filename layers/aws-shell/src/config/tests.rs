@@ -28,6 +28,10 @@ fn defaults() {
         (r.raw_cache_ttl, r.raw_cache_bytes),
         (Duration::from_secs(60), 64 * 1024 * 1024)
     );
+    assert_eq!(
+        (r.answer_cache_bytes, r.verify_memo_bytes),
+        (32 * 1024 * 1024, 1024 * 1024)
+    );
 }
 
 #[test]
@@ -80,6 +84,10 @@ fn errors_name_the_variable() {
         ("RAW_CACHE_SECONDS", "1.5"),
         ("RAW_CACHE_BYTES", "-1"),
         ("RAW_CACHE_BYTES", "1073741825"),
+        ("ANSWER_CACHE_BYTES", "-1"),
+        ("ANSWER_CACHE_BYTES", "1073741825"),
+        ("VERIFY_MEMO_BYTES", "x"),
+        ("VERIFY_MEMO_BYTES", "1073741825"),
     ] {
         let e =
             RewriterConfig::from_env(&env(&[("SM_SECRET_NAME", "s"), ("S3_BUCKET", "b"), (var, value)])).unwrap_err();
