@@ -8,12 +8,18 @@
 //! 2. the `KEY_PREFIX` copy of the viewer's credential is verified against
 //!    `CF_URL` + path with the signing core (key id, signature, window, IP,
 //!    resource) BEFORE anything is read (else 403 with the failed check);
+//!    a credential whose signature already verified under the same key
+//!    generation skips only the signature check ([verification
+//!    memo](answer_cache), `VERIFY_MEMO_BYTES`);
 //! 3. the object is read from S3 (bounded by `MAX_PLAYLIST_BYTES`), or
 //!    served from the warm process's [raw cache](raw_cache) (a VOD or
 //!    multivariant playlist for `RAW_CACHE_SECONDS`, then revalidated with a
 //!    conditional GET; a live one at most half its target duration);
 //! 4. the playlist core rewrites it with the configured strategy, never
-//!    granting more than the incoming credential;
+//!    granting more than the incoming credential; or, for a repeat of the
+//!    same verified credential, object (as the raw cache serves it), key
+//!    generation and encoding, the finished body comes from the
+//!    [answer cache](answer_cache) (`ANSWER_CACHE_BYTES`);
 //! 5. the answer is `application/vnd.apple.mpegurl`, `Cache-Control: private`
 //!    no longer than the credential's remaining validity, gzip-compressed when
 //!    the client accepts it and the body is over [`GZIP_MIN_BYTES`], and
@@ -26,10 +32,13 @@
 //! The preflight, the method gate, CORS, the error answer and the log line
 //! are the shared shell's ([`signed_hls_aws::shell`]); the line carries the
 //! time of each stage (`verify_ms`, `read_ms`, `rewrite_ms`, `encode_ms`),
-//! where the body came from (`body_source`) and the S3 requests made.
+//! where the body came from (`body_source`), the S3 requests made, and
+//! whether the answer cache and the verification memo answered
+//! (`answer_cache`, `verify_memo`: `hit`, `miss` or `off`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod answer_cache;
 pub mod raw_cache;
 
 use std::net::IpAddr;
@@ -48,6 +57,7 @@ use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, Re
 use signed_hls_aws::{ConfigError, KeyCache, LoadedKey, ObjectStore, RewriterConfig, StoreError};
 use thiserror::Error;
 
+pub use answer_cache::{AnswerCache, CachedAnswer, CachedBody, VerifyMemo};
 pub use raw_cache::{RawCache, RawObject, Source};
 
 /// Lambda's limit for a synchronous response payload (the whole JSON).
@@ -105,6 +115,10 @@ pub struct Deps {
     pub monotonic: Box<dyn Fn() -> Duration + Send + Sync>,
     /// Raw playlist objects kept between warm requests.
     pub raw: RawCache,
+    /// Finished answers kept between warm requests ([`answer_cache`]).
+    pub answers: AnswerCache,
+    /// Credentials whose signature verified ([`answer_cache`]).
+    pub memo: VerifyMemo,
     per_key: Mutex<Option<Arc<PerKey>>>,
 }
 
@@ -125,6 +139,8 @@ impl Deps {
                 config.raw_cache_ttl,
                 usize::try_from(config.raw_cache_bytes).unwrap_or(usize::MAX),
             ),
+            answers: AnswerCache::new(usize::try_from(config.answer_cache_bytes).unwrap_or(usize::MAX)),
+            memo: VerifyMemo::new(usize::try_from(config.verify_memo_bytes).unwrap_or(usize::MAX)),
             config,
             base_url: started.base_url,
             key: started.key,
@@ -297,7 +313,15 @@ async fn respond(
     })?;
     let per_key = deps.per_key(&loaded);
     // Invariant 2: the credential is checked before anything is read.
-    let incoming = verify_viewer(request, &playlist_url, &per_key.verifier, deps, now);
+    let incoming = verify_viewer(
+        request,
+        &playlist_url,
+        &per_key.verifier,
+        loaded.generation,
+        deps,
+        now,
+        log,
+    );
     log.verify = stage.elapsed();
     let incoming = incoming?;
 
@@ -307,32 +331,67 @@ async fn respond(
     let object = read?;
     log.bytes_in = object.bytes.len();
 
-    let stage = Instant::now();
-    let out = playlist_rewrite::rewrite(
-        &object.bytes,
-        &playlist_url,
-        &incoming,
-        &deps.playlist,
-        &loaded.signer,
-        &per_key.cache,
-    );
-    log.rewrite = stage.elapsed();
-    let out = out.map_err(RewriterError::Rewrite)?;
-    let summary = &out.summary;
-    log.uris_signed = summary.uris_signed;
-    log.uris_untouched = summary.untouched.len();
-    log.signatures_computed = summary.signatures_computed;
-    log.signatures_reused = summary.signatures_reused;
-
     let gzip_ok = request
         .headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
-    let stage = Instant::now();
-    let encoded = encode_body(out.body, gzip_ok, object.json_extra);
-    log.encode = stage.elapsed();
-    let (body, gzip) = encoded?;
+    // Only now, the credential verified and the object the raw cache serves
+    // in hand: the answer made for exactly these.
+    let answers = &deps.answers;
+    let (body, gzip) = match answers.get(key, &object, loaded.generation, gzip_ok, &incoming) {
+        Some(hit) => {
+            log.answer_cache = answer_cache::HIT;
+            log.uris_signed = hit.uris_signed;
+            log.uris_untouched = hit.uris_untouched;
+            log.signatures_reused = hit.signatures;
+            (hit.body.to_body(), hit.body.is_gzip())
+        }
+        None => {
+            log.answer_cache = if answers.is_on() {
+                answer_cache::MISS
+            } else {
+                answer_cache::OFF
+            };
+            let stage = Instant::now();
+            let out = playlist_rewrite::rewrite(
+                &object.bytes,
+                &playlist_url,
+                &incoming,
+                &deps.playlist,
+                &loaded.signer,
+                &per_key.cache,
+            );
+            log.rewrite = stage.elapsed();
+            let out = out.map_err(RewriterError::Rewrite)?;
+            let summary = &out.summary;
+            log.uris_signed = summary.uris_signed;
+            log.uris_untouched = summary.untouched.len();
+            log.signatures_computed = summary.signatures_computed;
+            log.signatures_reused = summary.signatures_reused;
+
+            let stage = Instant::now();
+            let encoded = encode_body(out.body, gzip_ok, object.json_extra);
+            log.encode = stage.elapsed();
+            let (body, gzip) = encoded?;
+            if answers.is_on()
+                && let Some(kept) = match &body {
+                    Body::Binary(b) => Some(CachedBody::Gzip(b.clone())),
+                    Body::Text(t) => Some(CachedBody::Text(t.clone())),
+                    _ => None,
+                }
+            {
+                let cached = CachedAnswer {
+                    body: kept,
+                    uris_signed: log.uris_signed,
+                    uris_untouched: log.uris_untouched,
+                    signatures: log.signatures_computed + log.signatures_reused,
+                };
+                answers.put(key, &object, loaded.generation, gzip_ok, &incoming, cached);
+            }
+            (body, gzip)
+        }
+    };
     log.gzip = gzip;
     let max_age = incoming.policy.date_less_than.saturating_sub(now).saturating_sub(1);
     let mut answer = Answer::new(200, "application/vnd.apple.mpegurl", body);
@@ -347,13 +406,16 @@ async fn respond(
     Ok(answer)
 }
 
-/// Verifies the viewer's prefixed credential for `playlist_url`.
+/// Verifies the viewer's prefixed credential for `playlist_url` with the
+/// verifier of key `generation` (through the [verification memo](answer_cache)).
 fn verify_viewer(
     request: &ApiGatewayV2httpRequest,
     playlist_url: &str,
     verifier: &Verifier,
+    generation: u64,
     deps: &Deps,
     now: u64,
+    log: &mut RequestLog,
 ) -> Result<Incoming, RewriterError> {
     let query = request.raw_query_string.as_deref().unwrap_or("");
     let url = if query.is_empty() {
@@ -361,8 +423,12 @@ fn verify_viewer(
     } else {
         format!("{playlist_url}?{query}")
     };
-    Incoming::verify(verifier, &url, &deps.config.common.key_suffix, now, client_ip(request))
-        .map_err(RewriterError::Denied)
+    let suffix = deps.config.common.key_suffix.as_str();
+    let (incoming, memo) = deps
+        .memo
+        .verify(verifier, generation, &url, suffix, now, client_ip(request));
+    log.verify_memo = memo;
+    incoming.map_err(RewriterError::Denied)
 }
 
 /// The object `key`, from the raw cache or the store; the log line learns

@@ -94,6 +94,24 @@ async fn one_json_log_line_per_request_without_secrets() {
         (warm["signatures_computed"].as_u64(), warm["signatures_reused"].as_u64()),
         (Some(0), Some(1))
     );
+    // The answer cache and the verification memo: a miss, then a hit.
+    assert_eq!(
+        (ok["answer_cache"].as_str(), ok["verify_memo"].as_str()),
+        (Some("miss"), Some("miss"))
+    );
+    assert_eq!(
+        (warm["answer_cache"].as_str(), warm["verify_memo"].as_str()),
+        (Some("hit"), Some("hit"))
+    );
+    assert_eq!(
+        (
+            warm["rewrite_ms"].as_f64(),
+            warm["encode_ms"].as_f64(),
+            warm["uris_signed"].as_u64()
+        ),
+        (Some(0.0), Some(0.0), Some(2)),
+        "no rewrite, no encoding"
+    );
     let denied = &lines[2]["fields"];
     assert_eq!(
         (denied["status"].as_i64(), denied["denied"].as_str()),
@@ -103,6 +121,11 @@ async fn one_json_log_line_per_request_without_secrets() {
         (denied["body_source"].as_str(), denied["s3_requests"].as_u64()),
         (Some(""), Some(0)),
         "refused before anything is read"
+    );
+    assert_eq!(
+        (denied["answer_cache"].as_str(), denied["verify_memo"].as_str()),
+        (Some(""), Some("miss")),
+        "a forged signature is not the memoized credential"
     );
     let signature = q.split('&').find_map(|p| p.strip_prefix("Signature-PREFIX=")).unwrap();
     assert!(!text.contains(&signature[..32]), "a signature reached the logs");

@@ -426,7 +426,8 @@ async fn strategies_and_the_warm_signature_cache() {
     let path = "/movies/movie_1/media_ts_vod.m3u8";
     let q = viewer_query(&signer(PEM, KEY_ID), path, &movie_policy());
 
-    let resign = deps(&[], media.store()).await;
+    // The signature cache on its own: without the answer cache, a repeat rewrites.
+    let resign = deps(&[("ANSWER_CACHE_BYTES", "0")], media.store()).await;
     let out = text(&handler(get(path, &q, json!({})), &resign).await.unwrap());
     let (hits, misses) = resign.signature_cache_stats().unwrap();
     assert_eq!((hits, misses), (0, 1), "resign: one signature for the playlist");
@@ -434,6 +435,11 @@ async fn strategies_and_the_warm_signature_cache() {
     let again = text(&handler(get(path, &q, json!({})), &resign).await.unwrap());
     assert_eq!(again, out);
     assert_eq!(resign.signature_cache_stats().unwrap(), (1, 1));
+    // With the answer cache (the default), a repeat does not even rewrite.
+    let answered = deps(&[], media.store()).await;
+    assert_eq!(text(&handler(get(path, &q, json!({})), &answered).await.unwrap()), out);
+    assert_eq!(text(&handler(get(path, &q, json!({})), &answered).await.unwrap()), out);
+    assert_eq!(answered.signature_cache_stats().unwrap(), (0, 1));
 
     let per_uri = deps(&[("REWRITE_MODE", "per-uri")], media.store()).await;
     let out = text(&handler(get(path, &q, json!({})), &per_uri).await.unwrap());
