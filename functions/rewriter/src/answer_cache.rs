@@ -183,6 +183,15 @@ pub enum CachedBody {
 }
 
 impl CachedBody {
+    /// A copy of an answer's `body` (`None` when empty).
+    pub fn of(body: &Body) -> Option<Self> {
+        match body {
+            Body::Text(t) => Some(CachedBody::Text(t.clone())),
+            Body::Binary(b) => Some(CachedBody::Gzip(b.clone())),
+            _ => None,
+        }
+    }
+
     /// The body for the response (a copy).
     pub fn to_body(&self) -> Body {
         match self {
@@ -243,6 +252,12 @@ impl AnswerCache {
     /// Whether it is on.
     pub fn is_on(&self) -> bool {
         lock(&self.inner).budget > 0
+    }
+
+    /// Whether a body of `len` bytes could be kept at all (so that no copy
+    /// is made of an answer larger than the whole budget, or when off).
+    pub fn fits(&self, len: usize) -> bool {
+        len + ENTRY_OVERHEAD <= lock(&self.inner).budget
     }
 
     /// The answer built for `incoming` from `object` (what the raw cache

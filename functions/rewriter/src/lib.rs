@@ -339,59 +339,65 @@ async fn respond(
     // Only now, the credential verified and the object the raw cache serves
     // in hand: the answer made for exactly these.
     let answers = &deps.answers;
-    let (body, gzip) = match answers.get(key, &object, loaded.generation, gzip_ok, &incoming) {
-        Some(hit) => {
-            log.answer_cache = answer_cache::HIT;
-            log.uris_signed = hit.uris_signed;
-            log.uris_untouched = hit.uris_untouched;
-            log.signatures_reused = hit.signatures;
-            (hit.body.to_body(), hit.body.is_gzip())
-        }
-        None => {
-            log.answer_cache = if answers.is_on() {
-                answer_cache::MISS
-            } else {
-                answer_cache::OFF
-            };
-            let stage = Instant::now();
-            let out = playlist_rewrite::rewrite(
-                &object.bytes,
-                &playlist_url,
-                &incoming,
-                &deps.playlist,
-                &loaded.signer,
-                &per_key.cache,
-            );
-            log.rewrite = stage.elapsed();
-            let out = out.map_err(RewriterError::Rewrite)?;
-            let summary = &out.summary;
-            log.uris_signed = summary.uris_signed;
-            log.uris_untouched = summary.untouched.len();
-            log.signatures_computed = summary.signatures_computed;
-            log.signatures_reused = summary.signatures_reused;
-
-            let stage = Instant::now();
-            let encoded = encode_body(out.body, gzip_ok, object.json_extra);
-            log.encode = stage.elapsed();
-            let (body, gzip) = encoded?;
-            if answers.is_on()
-                && let Some(kept) = match &body {
-                    Body::Binary(b) => Some(CachedBody::Gzip(b.clone())),
-                    Body::Text(t) => Some(CachedBody::Text(t.clone())),
-                    _ => None,
-                }
-            {
-                let cached = CachedAnswer {
-                    body: kept,
-                    uris_signed: log.uris_signed,
-                    uris_untouched: log.uris_untouched,
-                    signatures: log.signatures_computed + log.signatures_reused,
-                };
-                answers.put(key, &object, loaded.generation, gzip_ok, &incoming, cached);
-            }
-            (body, gzip)
-        }
+    if let Some(hit) = answers.get(key, &object, loaded.generation, gzip_ok, &incoming) {
+        log.answer_cache = answer_cache::HIT;
+        log.uris_signed = hit.uris_signed;
+        log.uris_untouched = hit.uris_untouched;
+        log.signatures_reused = hit.signatures;
+        return Ok(ok_answer(hit.body.to_body(), hit.body.is_gzip(), &incoming, now, log));
+    }
+    log.answer_cache = if answers.is_on() {
+        answer_cache::MISS
+    } else {
+        answer_cache::OFF
     };
+
+    let stage = Instant::now();
+    let out = playlist_rewrite::rewrite(
+        &object.bytes,
+        &playlist_url,
+        &incoming,
+        &deps.playlist,
+        &loaded.signer,
+        &per_key.cache,
+    );
+    log.rewrite = stage.elapsed();
+    let out = out.map_err(RewriterError::Rewrite)?;
+    let summary = &out.summary;
+    log.uris_signed = summary.uris_signed;
+    log.uris_untouched = summary.untouched.len();
+    log.signatures_computed = summary.signatures_computed;
+    log.signatures_reused = summary.signatures_reused;
+
+    let stage = Instant::now();
+    let encoded = encode_body(out.body, gzip_ok, object.json_extra);
+    log.encode = stage.elapsed();
+    let (body, gzip) = encoded?;
+    if answers.fits(body_len(&body))
+        && let Some(kept) = CachedBody::of(&body)
+    {
+        let cached = CachedAnswer {
+            body: kept,
+            uris_signed: log.uris_signed,
+            uris_untouched: log.uris_untouched,
+            signatures: log.signatures_computed + log.signatures_reused,
+        };
+        answers.put(key, &object, loaded.generation, gzip_ok, &incoming, cached);
+    }
+    Ok(ok_answer(body, gzip, &incoming, now, log))
+}
+
+fn body_len(body: &Body) -> usize {
+    match body {
+        Body::Text(t) => t.len(),
+        Body::Binary(b) => b.len(),
+        _ => 0,
+    }
+}
+
+/// The 200 answer with `body`; its `Cache-Control` from the credential's
+/// remaining validity at `now` (per request, never cached).
+fn ok_answer(body: Body, gzip: bool, incoming: &Incoming, now: u64, log: &mut RequestLog) -> Answer {
     log.gzip = gzip;
     let max_age = incoming.policy.date_less_than.saturating_sub(now).saturating_sub(1);
     let mut answer = Answer::new(200, "application/vnd.apple.mpegurl", body);
@@ -403,7 +409,7 @@ async fn respond(
         answer.response.is_base64_encoded = true;
     }
     answer.varies_by_encoding = true;
-    Ok(answer)
+    answer
 }
 
 /// Verifies the viewer's prefixed credential for `playlist_url` with the
