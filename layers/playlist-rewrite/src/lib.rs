@@ -155,7 +155,9 @@ pub use cache::SignatureCache;
 pub use config::{Config, ConfigBuilder};
 pub use error::{ConfigError, Error};
 pub use playlist::PlaylistKind;
-pub use rewrite::{Incoming, Rewritten, Summary, Untouched, rewrite, rewrite_as_operator};
+pub use rewrite::{
+    Incoming, PendingRewrite, Rewritten, Summary, Untouched, plan_rewrite, rewrite, rewrite_as_operator,
+};
 pub use scan::URI_ATTRIBUTES;
 pub use strategy::{ChildCredential, Strategy, covers_everything_after};
 pub use uri::Reason;
