@@ -270,7 +270,8 @@ async fn respond(
     })?;
     let per_key = deps.per_key(&loaded);
     // Invariant 2: the credential is checked before anything is read.
-    let incoming = verify_viewer(request, &playlist_url, &per_key.verifier, deps, now)?;
+    let incoming = verify_viewer(request, &playlist_url, &per_key.verifier, deps, now)?
+        .with_expiry_granularity(deps.config.common.expiry_granularity, now);
     let body = read_playlist(deps, key).await?;
     log.bytes_in = body.len();
     let out = playlist_rewrite::rewrite(

@@ -127,6 +127,8 @@ settings! {
         "`{movie}` must be in the directory part; the policy resource is `CF_URL/<dir>/*`; movie ids match `[A-Za-z0-9_-]{1,64}`";
     URL_TTL_SECONDS = "URL_TTL_SECONDS", Signing, Signurl, Some("21600"), "",
         "URL lifetime (6 h, 1 s to 366 days): it must outlive the viewing session";
+    EXPIRY_GRANULARITY_SECONDS = "EXPIRY_GRANULARITY_SECONDS", Signing, Both, Some("60"), "",
+        "signurl rounds the expiry it issues down to a multiple of this (never to or before now), and the rewriter its outgoing `DateLessThan` (never later than the incoming), so that viewers starting within the same window (no IP binding, no skew) get byte-identical policies and share signatures; `0` for exact; 0 to 86400";
     NOT_BEFORE_SKEW_SECONDS = "NOT_BEFORE_SKEW_SECONDS", Signing, Signurl, Some("0"), "`0` (no `DateGreaterThan`)",
         "`DateGreaterThan = now - skew`";
     CHECK_PLAYLIST_EXISTS = "CHECK_PLAYLIST_EXISTS", Signing, Signurl, Some("false"), "",
@@ -448,6 +450,8 @@ pub struct CommonConfig {
     pub hash: HashAlgorithm,
     /// `KEY_REFRESH_SECONDS`.
     pub key_refresh: Duration,
+    /// `EXPIRY_GRANULARITY_SECONDS` (0: exact), see [`cloudfront_sign::round_expiry`].
+    pub expiry_granularity: u64,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors: Cors,
     /// `BIND_VIEWER_IP`.
@@ -490,6 +494,7 @@ impl CommonConfig {
             key_suffix,
             hash,
             key_refresh: Duration::from_secs(env.number(&KEY_REFRESH_SECONDS, 0..=31_622_400)?),
+            expiry_granularity: env.number(&EXPIRY_GRANULARITY_SECONDS, 0..=86_400)?,
             cors: Cors::new(env.list(&CORS_ALLOWED_ORIGINS)).map_err(|r| ConfigError::new(&CORS_ALLOWED_ORIGINS, r))?,
             bind_viewer_ip: env.flag(&BIND_VIEWER_IP)?.unwrap_or(false),
             local_media_dir: env.get(&LOCAL_MEDIA_DIR).map(PathBuf::from),
