@@ -38,7 +38,7 @@ use playlist_rewrite::{Incoming, SignatureCache};
 use signed_hls_aws::config::{MediaPrefix, has_bad_segment, is_key_text};
 use signed_hls_aws::http::{accepts_gzip, viewer_ip};
 use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, RequestLog, Started};
-use signed_hls_aws::{ConfigError, KeyCache, LoadedKey, ObjectStore, RewriterConfig, StoreError};
+use signed_hls_aws::{ConfigError, KeyCache, LoadedKey, ObjectStore, RewriterConfig, SignError, StoreError};
 use thiserror::Error;
 
 /// Lambda's limit for a synchronous response payload (the whole JSON).
@@ -141,7 +141,8 @@ impl Deps {
         for (id, vk) in self.config.trusted_public_keys.iter().chain(&key.public_keys) {
             verifier.trust(id.as_str(), vk.clone());
         }
-        verifier.trust(key.signer.key_pair_id().as_str(), key.signer.verifying_key());
+        let signatory = key.signer.signatory();
+        verifier.trust(signatory.key_pair_id().as_str(), signatory.verifying_key().clone());
         let pk = Arc::new(PerKey {
             generation: key.generation,
             verifier,
@@ -274,15 +275,26 @@ async fn respond(
         .with_expiry_granularity(deps.config.common.expiry_granularity, now);
     let body = read_playlist(deps, key).await?;
     log.bytes_in = body.len();
-    let out = playlist_rewrite::rewrite(
+    // Plan (nothing signed yet), have the missing policies signed by the
+    // local key or KMS, then emit.
+    let signer = &loaded.signer;
+    let pending = playlist_rewrite::plan_rewrite(
         &body,
         &playlist_url,
         &incoming,
         &deps.playlist,
-        &loaded.signer,
+        signer.signatory(),
         &per_key.cache,
     )
     .map_err(RewriterError::Rewrite)?;
+    let policies: Vec<&[u8]> = pending.to_sign().collect();
+    let signatures = match policies.is_empty() {
+        true => Vec::new(),
+        false => signer.sign(&policies).await.map_err(sign_error)?,
+    };
+    let out = pending
+        .finish(signatures, &per_key.cache)
+        .map_err(RewriterError::Rewrite)?;
     let summary = &out.summary;
     log.uris_signed = summary.uris_signed;
     log.uris_untouched = summary.untouched.len();
@@ -307,6 +319,19 @@ async fn respond(
     }
     answer.varies_by_encoding = true;
     Ok(answer)
+}
+
+/// A signer's failure: KMS throttled or unreachable is the key being unavailable (503).
+fn sign_error(e: SignError) -> RewriterError {
+    match e {
+        SignError::Unavailable(_) => {
+            tracing::warn!(error = %e, "signing key unavailable");
+            CommonError::KeyUnavailable.into()
+        }
+        other => RewriterError::Rewrite(playlist_rewrite::Error::Sign(cloudfront_sign::Error::Sign(
+            other.to_string(),
+        ))),
+    }
 }
 
 /// Verifies the viewer's prefixed credential for `playlist_url`.

@@ -40,7 +40,7 @@ use lambda_runtime::LambdaEvent;
 use playlist_rewrite::SignatureCache;
 use signed_hls_aws::http::viewer_ip;
 use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, RequestLog, Started};
-use signed_hls_aws::{BaseUrl, KeyCache, ObjectStore, SignurlConfig, StoreError};
+use signed_hls_aws::{BaseUrl, KeyCache, ObjectStore, SignError, SignurlConfig, StoreError};
 use thiserror::Error;
 use viewer_auth::AuthError;
 
@@ -324,7 +324,14 @@ async fn respond(request: &ApiGatewayV2httpRequest, deps: &Deps, log: &mut Reque
             signature.to_string()
         }
         None => {
-            let signature = encoding::encode(&loaded.signer.sign_bytes(json.as_bytes())?);
+            let signed = loaded.signer.sign(&[json.as_bytes()]).await.map_err(|e| match e {
+                SignError::Unavailable(_) => {
+                    tracing::warn!(error = %e, "signing key unavailable");
+                    SignurlError::from(CommonError::KeyUnavailable)
+                }
+                other => SignurlError::from(cloudfront_sign::Error::Sign(other.to_string())),
+            })?;
+            let signature = encoding::encode(signed.first().map_or(&[][..], Vec::as_slice));
             deps.signatures.store(signatory, &json, signature.as_str().into());
             log.signatures_computed = 1;
             signature

@@ -292,7 +292,10 @@ async fn every_secret_format_from_secrets_manager() {
             // CF_KEY_ID and CF_URL unset: both come from the JSON secret.
             let config = SignurlConfig::from_env(&Env::from_pairs([("SM_SECRET_NAME", "x")])).unwrap();
             let key = KeyCache::load(Arc::new(source), &config.common).await.unwrap();
-            assert_eq!(key.snapshot().unwrap().signer.key_pair_id().as_str(), "KFROMSECRET");
+            assert_eq!(
+                key.snapshot().unwrap().signer.signatory().key_pair_id().as_str(),
+                "KFROMSECRET"
+            );
             let base = config
                 .common
                 .base_url(key.snapshot().unwrap().secret_cf_url.as_deref())
