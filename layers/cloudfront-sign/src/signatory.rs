@@ -91,6 +91,18 @@ impl Signatory {
         signature: String,
         copies: &KeySuffix,
     ) -> Result<String, Error> {
+        self.url_with_policy(url, policy, signature, Some(copies))
+    }
+
+    /// `url` with the credential of the custom `policy` (signed elsewhere
+    /// into the encoded `signature`), and its copies under `copies` when given.
+    pub fn url_with_policy(
+        &self,
+        url: &str,
+        policy: &Policy,
+        signature: String,
+        copies: Option<&KeySuffix>,
+    ) -> Result<String, Error> {
         validate_url(url)?;
         if !crate::wildcard_match(&policy.resource, url) {
             return Err(Error::Url(format!(
@@ -98,9 +110,29 @@ impl Signatory {
                 policy.resource
             )));
         }
-        checked_length(
-            self.custom_credential(policy, signature)
-                .append_to(url, &["", copies.as_str()]),
-        )
+        let suffixes: &[&str] = match copies {
+            Some(copies) => &["", copies.as_str()],
+            None => &[""],
+        };
+        checked_length(self.custom_credential(policy, signature).append_to(url, suffixes))
+    }
+
+    /// `url` with a canned credential until `expires`, whose policy bytes
+    /// ([`canned_policy_json`](crate::canned_policy_json)`(url, expires)`)
+    /// were signed elsewhere into the encoded `signature`. The checks of
+    /// [`UrlSigner::sign_canned`](crate::UrlSigner::sign_canned): no `*` or
+    /// `?` in `url` ([`Error::CannedWildcard`]).
+    pub fn canned_url(&self, url: &str, expires: u64, signature: String) -> Result<String, Error> {
+        validate_url(url)?;
+        if url.contains(['*', '?']) {
+            return Err(Error::CannedWildcard(url.chars().take(100).collect()));
+        }
+        let credential = Credential {
+            policy: CredentialPolicy::Canned { expires },
+            signature,
+            key_pair_id: self.key_pair_id.to_string(),
+            hash: self.hash,
+        };
+        checked_length(credential.append_to(url, &[""]))
     }
 }
