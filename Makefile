@@ -1,5 +1,5 @@
 # signed-hls: the commands the README promises.
-.PHONY: test demo build bench load coldstart vectors lint
+.PHONY: test demo build bench bench-functions load coldstart vectors lint
 
 ## Run every test: unit, cross-checks, integration, Terraform static checks.
 test:
@@ -16,6 +16,10 @@ build:
 ## Benchmarks (criterion); figures are printed, not asserted.
 bench:
 	cargo bench --workspace
+
+## The rewriter's warm path through the Runtime API next to its floors (S3 GET, a no-op function), one moto, release builds.
+bench-functions:
+	scripts/bench-functions.sh $(ARGS)
 
 ## A bounded load run against the local stack (loopback only, 30 s), release builds.
 load:

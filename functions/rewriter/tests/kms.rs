@@ -194,8 +194,10 @@ async fn a_throttled_kms_answers_503_key_unavailable_after_retries() {
         .unwrap();
     assert_eq!(r.status_code, 503, "{}", text(&r));
     assert_eq!(error_type(&r), "key_unavailable");
-    // Two directories, each tried `fast().attempts` times.
-    assert_eq!(fake.signs(), 2 * fast().attempts as usize);
+    // Two directories signed concurrently; the first to spend its
+    // `fast().attempts` tries ends the request (the other call is dropped).
+    let attempts = fast().attempts as usize;
+    assert!((attempts..=2 * attempts).contains(&fake.signs()), "{}", fake.signs());
 }
 
 #[tokio::test]

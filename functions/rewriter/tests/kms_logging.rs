@@ -1,5 +1,5 @@
 //! KMS mode leaves no key material and no signature in the logs, at TRACE
-//! (issue 14). Its own test binary: tracing caches callsite interest
+//! under the functions' own filter (issue 14). Its own test binary: tracing caches callsite interest
 //! process-wide, so a capturing subscriber must not race other tests.
 
 mod support;
@@ -45,11 +45,20 @@ async fn kms_mode_logs_no_key_material_and_no_signature() {
     ];
     let config = RewriterConfig::from_env(&Env::from_pairs(env)).unwrap();
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .finish();
+    // The functions' own filter (shell::start_logging) at its most verbose:
+    // our crates at TRACE, the SDK and the HTTP stack at INFO (the SDK logs
+    // response bodies, KMS signatures included, at TRACE).
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::INFO)
+        .with_targets(
+            signed_hls_aws::shell::VERBOSE_TARGETS
+                .iter()
+                .map(|t| (*t, tracing::Level::TRACE)),
+        );
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().json().with_writer(captured.clone()))
+        .with(filter);
     let _guard = tracing::subscriber::set_default(subscriber);
     let started = started_kms(
         &config.common,

@@ -45,6 +45,8 @@ async fn one_json_log_line_per_request_without_secrets() {
     let q = ok_query();
     let tampered = q.replacen("Signature-PREFIX=", "Signature-PREFIX=AAAA", 1);
     assert_eq!(handler(get(path, &q, json!({})), &deps).await.unwrap().status_code, 200);
+    // A warm repeat for the same grant: no S3 request, no signature.
+    assert_eq!(handler(get(path, &q, json!({})), &deps).await.unwrap().status_code, 200);
     assert_eq!(
         handler(get(path, &tampered, json!({})), &deps)
             .await
@@ -58,7 +60,7 @@ async fn one_json_log_line_per_request_without_secrets() {
         .map(|l| serde_json::from_str(l).unwrap())
         .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
         .collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
     let ok = &lines[0]["fields"];
     assert_eq!(
         (ok["status"].as_i64(), ok["strategy"].as_str()),
@@ -70,12 +72,37 @@ async fn one_json_log_line_per_request_without_secrets() {
     );
     assert_eq!(ok["path"], path);
     assert!(ok["request_id"].is_string() && ok["duration_ms"].is_number());
+    // Where the body came from, the S3 requests, and the time of each stage.
+    assert_eq!(
+        (ok["body_source"].as_str(), ok["s3_requests"].as_u64()),
+        (Some("fetched"), Some(1))
+    );
+    for stage in ["verify_ms", "read_ms", "rewrite_ms", "encode_ms"] {
+        assert!(ok[stage].as_f64().is_some_and(|ms| ms >= 0.0), "{stage}: {ok}");
+    }
+    assert!(ok["rewrite_ms"].as_f64() <= ok["duration_ms"].as_f64(), "{ok}");
+    let warm = &lines[1]["fields"];
     assert_eq!(
         (
-            lines[1]["fields"]["status"].as_i64(),
-            lines[1]["fields"]["denied"].as_str()
+            warm["status"].as_i64(),
+            warm["body_source"].as_str(),
+            warm["s3_requests"].as_u64()
         ),
+        (Some(200), Some("cache"), Some(0))
+    );
+    assert_eq!(
+        (warm["signatures_computed"].as_u64(), warm["signatures_reused"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let denied = &lines[2]["fields"];
+    assert_eq!(
+        (denied["status"].as_i64(), denied["denied"].as_str()),
         (Some(403), Some("bad_signature"))
+    );
+    assert_eq!(
+        (denied["body_source"].as_str(), denied["s3_requests"].as_u64()),
+        (Some(""), Some(0)),
+        "refused before anything is read"
     );
     let signature = q.split('&').find_map(|p| p.strip_prefix("Signature-PREFIX=")).unwrap();
     assert!(!text.contains(&signature[..32]), "a signature reached the logs");

@@ -642,6 +642,38 @@ async fn cf_url_with_the_default_port_is_normalised() {
     }
 }
 
+/// Issue 13: the answer's escaped size is computed from the input (one pass
+/// over the smaller playlist, done once per cached object), not by a second
+/// pass over the output. For every corpus playlist, one full of characters
+/// JSON escapes and one whose stale credential is dropped, the size so
+/// computed is the size serde_json writes, exactly.
+#[tokio::test]
+async fn the_escaped_size_from_the_input_is_serde_jsons() {
+    let escapes = "#EXTM3U\r\n#EXT-X-TARGETDURATION:4\r\n# a \"quoted\" comment\twith a tab, a \\ and \u{1}\r\n\
+                   #EXTINF:4,caf\u{e9} \"title\"\t\r\nseg1.ts\r\n#EXT-X-ENDLIST\r\n";
+    let stale = "#EXTM3U\n#EXTINF:4,\nseg1.ts?Signature=a%5Cb&x=1\n";
+    let mut playlists: Vec<(String, String)> = corpus();
+    playlists.push(("escapes.m3u8".into(), escapes.into()));
+    playlists.push(("stale.m3u8".into(), stale.into()));
+    let objects: Vec<(String, Vec<u8>)> = playlists
+        .iter()
+        .map(|(name, body)| (format!("movies/movie_1/{name}"), body.clone().into_bytes()))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = objects.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    let media = MediaDir::new(&refs);
+    let deps = deps(&[], media.store()).await;
+    for (name, input) in &playlists {
+        let path = format!("/movies/movie_1/{name}");
+        let q = viewer_query(&signer(PEM, KEY_ID), &path, &movie_policy());
+        let r = handler(get(&path, &q, json!({})), &deps).await.unwrap();
+        assert_eq!((r.status_code, r.is_base64_encoded), (200, false), "{name}");
+        let out = text(&r);
+        let computed = out.len() + rewriter::json_escape_extra(input.as_bytes());
+        let serde = serde_json::to_string(&out).unwrap().len() - 2;
+        assert_eq!(computed, serde, "{name}");
+    }
+}
+
 /// Issue 11, finding 4: an answer larger than MAX_REWRITTEN_BYTES is refused
 /// before anything is signed or built (200 KB of one-byte URIs used to
 /// become 58 MB).

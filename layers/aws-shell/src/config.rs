@@ -152,6 +152,10 @@ settings! {
         "JSON `{\"K...\": \"<SPKI PEM>\"}`: extra verifying keys (the secret's `public_keys` and the previous signing key are trusted too)";
     EXTRA_HOSTS = "EXTRA_HOSTS", Signing, Rewriter, None, "",
         "comma list of `host[:port]` aliases whose URIs are signed too";
+    RAW_CACHE_SECONDS = "RAW_CACHE_SECONDS", Signing, Rewriter, Some("60"), "",
+        "a warm rewriter serves a multivariant playlist, or a media playlist with `EXT-X-ENDLIST` or `PLAYLIST-TYPE:VOD`, from memory this long, then revalidates it with a conditional GET (`If-None-Match`: a 304 sends no body); a live or `EVENT` playlist is kept at most half its target duration (half its part target with parts); 0 to 86400 (0: a conditional GET every time)";
+    RAW_CACHE_BYTES = "RAW_CACHE_BYTES", Signing, Rewriter, Some("67108864"), "",
+        "memory for those raw objects (never signatures: a key rotation keeps them), least recently used out first; a larger object is not kept; 0 (off) to 1073741824";
     LOCAL_MEDIA_DIR = "LOCAL_MEDIA_DIR", Signing, Both, None, "",
         "local runs: read objects from this folder instead of S3";
     AUTH_MODE = "AUTH_MODE", Auth, Signurl, Some("none"), "", "`none`, `jwt` or `shared-secret`";
@@ -786,6 +790,10 @@ pub struct RewriterConfig {
     pub trusted_public_keys: Vec<(KeyPairId, VerifyingKey)>,
     /// `EXTRA_HOSTS`, as given (validated by [`RewriterConfig::playlist_config`]).
     pub extra_hosts: Vec<String>,
+    /// `RAW_CACHE_SECONDS`: how long a static playlist is served from memory.
+    pub raw_cache_ttl: Duration,
+    /// `RAW_CACHE_BYTES`: the raw cache's budget (0: off).
+    pub raw_cache_bytes: u64,
 }
 
 impl RewriterConfig {
@@ -820,6 +828,8 @@ impl RewriterConfig {
             max_new_signatures: (max_new_signatures > 0).then_some(max_new_signatures),
             trusted_public_keys,
             extra_hosts: env.list(&EXTRA_HOSTS),
+            raw_cache_ttl: Duration::from_secs(env.number(&RAW_CACHE_SECONDS, 0..=86_400)?),
+            raw_cache_bytes: env.number(&RAW_CACHE_BYTES, 0..=1 << 30)?,
         };
         let placeholder = BaseUrl::parse("https://distribution.invalid").map_err(|r| ConfigError::new(&CF_URL, r))?;
         config.playlist_config(&placeholder)?;

@@ -8,7 +8,8 @@
 //!   CORS and `Vary`, the JSON error answer, the request log line) and their
 //!   start-up;
 //! - [`store`]: an [`ObjectStore`](store::ObjectStore) with an S3
-//!   implementation and a filesystem one (local runs), bounded reads;
+//!   implementation and a filesystem one (local runs): bounded reads, and
+//!   conditional ones by ETag;
 //! - [`secret`]: a [`SecretSource`](secret::SecretSource) with a Secrets
 //!   Manager implementation and a file one, and the parsing of the accepted
 //!   secret formats (PEM, base64 of a PEM, JSON);
@@ -45,7 +46,7 @@ pub use key::{KeyCache, KeySource, KmsKey, LoadedKey};
 pub use retry::Backoff;
 pub use secret::{SecretError, SecretMaterial, SecretSource};
 pub use signing::{KmsSigner, LocalSigner, PolicySigner, SignError};
-pub use store::{ObjectStore, StoreError};
+pub use store::{Conditional, ObjectStore, StoreError};
 
 /// Seconds since the Unix epoch, from the system clock (0 if it is before 1970).
 pub fn now_epoch() -> u64 {

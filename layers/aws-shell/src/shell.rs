@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
@@ -195,12 +195,39 @@ pub struct RequestLog {
     pub signatures_computed: usize,
     /// Signatures found in the warm cache instead.
     pub signatures_reused: usize,
-    /// Bytes read from the store.
+    /// Bytes of the object the answer was made from (read from the store,
+    /// or held in memory: see `body_source`).
     pub bytes_in: usize,
     /// Bytes of the body sent (after compression).
     pub bytes_out: usize,
     /// Whether the body went out gzip-compressed.
     pub gzip: bool,
+    /// How the object was had: [`BODY_CACHE`], [`BODY_REVALIDATED`] or
+    /// [`BODY_FETCHED`]; empty when none was read.
+    pub body_source: &'static str,
+    /// Requests made to the object store (S3) by this request.
+    pub s3_requests: usize,
+    /// Time spent having the object (from memory, S3, or both).
+    pub read: Duration,
+    /// Time spent verifying the credential (the key's lookup included).
+    pub verify: Duration,
+    /// Time spent rewriting the playlist (signatures included).
+    pub rewrite: Duration,
+    /// Time spent encoding the answer (measuring it, or compressing it).
+    pub encode: Duration,
+}
+
+/// [`RequestLog::body_source`]: served from the in-memory copy, no S3 request.
+pub const BODY_CACHE: &str = "cache";
+/// [`RequestLog::body_source`]: the in-memory copy, after S3 answered a
+/// conditional read with 304 (no body sent).
+pub const BODY_REVALIDATED: &str = "revalidated";
+/// [`RequestLog::body_source`]: the whole object read from S3.
+pub const BODY_FETCHED: &str = "fetched";
+
+/// Milliseconds with microsecond precision, for the log line.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// A successful answer before the shell adds CORS, `Vary` and the HEAD rule.
@@ -378,7 +405,7 @@ fn log_request(event: &LambdaEvent<ApiGatewayV2httpRequest>, answer: &Answer, lo
         method = %event.payload.request_context.http.method,
         path = %truncate(&path, 200),
         status = answer.response.status_code,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = ms(started.elapsed()),
         movie = %log.movie,
         strategy = log.strategy,
         auth_mode = log.auth_mode,
@@ -389,6 +416,12 @@ fn log_request(event: &LambdaEvent<ApiGatewayV2httpRequest>, answer: &Answer, lo
         bytes_in = log.bytes_in,
         bytes_out = log.bytes_out.max(body_len(&answer.response)),
         gzip = log.gzip,
+        body_source = log.body_source,
+        s3_requests = log.s3_requests,
+        read_ms = ms(log.read),
+        verify_ms = ms(log.verify),
+        rewrite_ms = ms(log.rewrite),
+        encode_ms = ms(log.encode),
         error_type = answer.error_type.unwrap_or(""),
         // The failed check, for a refused credential (403).
         denied = if answer.response.status_code == 403 { answer.error_type.unwrap_or("") } else { "" },

@@ -1,4 +1,10 @@
 //! Reading playlists: an object store trait, S3 and filesystem implementations.
+//!
+//! Besides a plain bounded read ([`ObjectStore::get`]), a store answers a
+//! conditional one ([`ObjectStore::get_if_changed`]): given the ETag of a
+//! copy the caller holds, it says [`Conditional::NotModified`] without
+//! sending the body (S3: `If-None-Match`, answered 304), or sends the object
+//! with its current ETag.
 
 use std::path::PathBuf;
 
@@ -36,11 +42,40 @@ impl StoreError {
     }
 }
 
+/// What a conditional read ([`ObjectStore::get_if_changed`]) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conditional {
+    /// The object still has the ETag the caller gave: no body was sent.
+    NotModified,
+    /// The object (it changed, or the caller gave no ETag).
+    Object {
+        /// Its bytes, at most the limit.
+        bytes: Vec<u8>,
+        /// Its current ETag, as the store writes it (S3: a quoted hash),
+        /// when the store gives one.
+        etag: Option<String>,
+    },
+}
+
 /// Where playlists are read from.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     /// The whole object `key`, refusing (without reading it all) one over `limit` bytes.
     async fn get(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError>;
+
+    /// The object `key` unless its ETag is still `etag`: one request, which
+    /// sends no body when the object did not change. With `etag` `None`,
+    /// the object and its ETag. Errors and limits as for [`get`](Self::get).
+    ///
+    /// The default (a store without ETags) reads the whole object every
+    /// time and gives no ETag.
+    async fn get_if_changed(&self, key: &str, limit: u64, etag: Option<&str>) -> Result<Conditional, StoreError> {
+        let _ = etag;
+        Ok(Conditional::Object {
+            bytes: self.get(key, limit).await?,
+            etag: None,
+        })
+    }
 
     /// Whether `key` exists.
     async fn exists(&self, key: &str) -> Result<bool, StoreError>;
@@ -67,8 +102,32 @@ impl FsStore {
     }
 }
 
+/// The ETag [`FsStore`] gives a file: its size and a hash of its bytes,
+/// quoted as S3 quotes its ETags. A hash, not the modification time: a file
+/// rewritten with the same size within the clock's granularity still gets a
+/// new tag. Stable within a process (the tag of a copy held in memory), not
+/// meant to be compared across builds.
+pub fn content_etag(bytes: &[u8]) -> String {
+    use std::hash::{DefaultHasher, Hasher as _};
+    let mut hasher = DefaultHasher::new();
+    hasher.write(bytes);
+    format!("\"{:x}-{:016x}\"", bytes.len(), hasher.finish())
+}
+
 #[async_trait]
 impl ObjectStore for FsStore {
+    async fn get_if_changed(&self, key: &str, limit: u64, etag: Option<&str>) -> Result<Conditional, StoreError> {
+        let bytes = self.get(key, limit).await?;
+        let current = content_etag(&bytes);
+        if etag == Some(current.as_str()) {
+            return Ok(Conditional::NotModified);
+        }
+        Ok(Conditional::Object {
+            bytes,
+            etag: Some(current),
+        })
+    }
+
     async fn get(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
         use tokio::io::AsyncReadExt as _;
         let io = |e: std::io::Error| match e.kind() {
@@ -149,22 +208,32 @@ impl S3Store {
         }
     }
 
-    async fn get_once(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+    /// One GetObject, with `If-None-Match: etag` when given.
+    async fn get_once(&self, key: &str, limit: u64, etag: Option<&str>) -> Result<Conditional, StoreError> {
         let out = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_if_none_match(etag.map(str::to_owned))
             .send()
-            .await
-            .map_err(|e| {
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // S3 answers a matching If-None-Match with 304 and no body; the
+            // SDK surfaces any status but 2xx as an error.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 304) => {
+                return Ok(Conditional::NotModified);
+            }
+            Err(e) => {
                 if let aws_sdk_s3::error::SdkError::ServiceError(se) = &e
                     && se.err().is_no_such_key()
                 {
-                    return StoreError::NotFound(key.to_owned());
+                    return Err(StoreError::NotFound(key.to_owned()));
                 }
-                self.classify(key, &e)
-            })?;
+                return Err(self.classify(key, &e));
+            }
+        };
         let too_large = || StoreError::TooLarge {
             key: key.to_owned(),
             limit,
@@ -184,7 +253,7 @@ impl S3Store {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(bytes)
+        Ok(Conditional::Object { bytes, etag: out.e_tag })
     }
 
     async fn exists_once(&self, key: &str) -> Result<bool, StoreError> {
@@ -205,8 +274,16 @@ impl S3Store {
 #[async_trait]
 impl ObjectStore for S3Store {
     async fn get(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        match self.get_if_changed(key, limit, None).await? {
+            Conditional::Object { bytes, .. } => Ok(bytes),
+            // Unreachable without an ETag; an empty read would be a lie.
+            Conditional::NotModified => Err(StoreError::Unavailable(format!("{key}: 304 to an unconditional read"))),
+        }
+    }
+
+    async fn get_if_changed(&self, key: &str, limit: u64, etag: Option<&str>) -> Result<Conditional, StoreError> {
         self.backoff
-            .retry(StoreError::is_transient, || self.get_once(key, limit))
+            .retry(StoreError::is_transient, || self.get_once(key, limit, etag))
             .await
     }
 
@@ -243,6 +320,35 @@ mod tests {
         assert!(matches!(store.get("movies", 100).await, Err(StoreError::NotFound(_))));
         assert!(store.exists("movies/a.m3u8").await.unwrap());
         assert!(!store.exists("movies/b.m3u8").await.unwrap());
+
+        // Conditional reads: the ETag of the content, "not modified" while it holds.
+        let Conditional::Object { bytes, etag } = store.get_if_changed("movies/a.m3u8", 100, None).await.unwrap()
+        else {
+            panic!("an unconditional read gives the object")
+        };
+        let etag = etag.expect("an ETag");
+        assert_eq!(
+            (bytes.as_slice(), etag.as_str()),
+            (&b"#EXTM3U\n"[..], content_etag(b"#EXTM3U\n").as_str())
+        );
+        assert_eq!(
+            store.get_if_changed("movies/a.m3u8", 100, Some(&etag)).await.unwrap(),
+            Conditional::NotModified
+        );
+        // Same size, rewritten at once: a new tag all the same.
+        std::fs::write(dir.join("movies/a.m3u8"), b"#EXTM3X\n").unwrap();
+        assert!(matches!(
+            store.get_if_changed("movies/a.m3u8", 100, Some(&etag)).await.unwrap(),
+            Conditional::Object { ref bytes, etag: Some(ref new) } if bytes == b"#EXTM3X\n" && *new != etag
+        ));
+        assert!(matches!(
+            store.get_if_changed("movies/a.m3u8", 3, Some(&etag)).await,
+            Err(StoreError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            store.get_if_changed("movies/b.m3u8", 100, Some(&etag)).await,
+            Err(StoreError::NotFound(_))
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

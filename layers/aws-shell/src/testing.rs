@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use crate::config::CommonConfig;
 use crate::secret::FileSecret;
 use crate::shell::Started;
-use crate::store::FsStore;
+use crate::store::{Conditional, FsStore};
 use crate::{Backoff, KeyCache, ObjectStore, StoreError};
 
 /// The test RSA-2048 key (PKCS#1).
@@ -174,12 +174,17 @@ impl Drop for MediaDir {
     }
 }
 
-/// A store that counts reads (to prove that a refused request reads nothing).
+/// A store that counts reads (to prove that a refused request reads
+/// nothing, or that an answer came from memory).
 pub struct Counting {
     /// The store read through.
     pub inner: Arc<dyn ObjectStore>,
-    /// Reads so far.
+    /// Reads so far (plain and conditional: each would be an S3 request).
     pub reads: AtomicUsize,
+    /// Conditional reads so far (with an ETag).
+    pub conditional: AtomicUsize,
+    /// Conditional reads answered "not modified".
+    pub not_modified: AtomicUsize,
 }
 
 impl Counting {
@@ -188,12 +193,22 @@ impl Counting {
         Arc::new(Counting {
             inner,
             reads: AtomicUsize::new(0),
+            conditional: AtomicUsize::new(0),
+            not_modified: AtomicUsize::new(0),
         })
     }
 
     /// Reads so far.
     pub fn reads(&self) -> usize {
         self.reads.load(Ordering::SeqCst)
+    }
+
+    /// (conditional reads, of which answered "not modified") so far.
+    pub fn conditional(&self) -> (usize, usize) {
+        (
+            self.conditional.load(Ordering::SeqCst),
+            self.not_modified.load(Ordering::SeqCst),
+        )
     }
 }
 
@@ -202,6 +217,17 @@ impl ObjectStore for Counting {
     async fn get(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get(key, limit).await
+    }
+    async fn get_if_changed(&self, key: &str, limit: u64, etag: Option<&str>) -> Result<Conditional, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if etag.is_some() {
+            self.conditional.fetch_add(1, Ordering::SeqCst);
+        }
+        let out = self.inner.get_if_changed(key, limit, etag).await?;
+        if out == Conditional::NotModified {
+            self.not_modified.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(out)
     }
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         self.inner.exists(key).await

@@ -143,6 +143,7 @@
 mod cache;
 mod config;
 mod error;
+mod info;
 mod plan;
 mod playlist;
 mod rewrite;
@@ -154,6 +155,7 @@ mod uri;
 pub use cache::SignatureCache;
 pub use config::{Config, ConfigBuilder};
 pub use error::{ConfigError, Error};
+pub use info::{PlaylistInfo, PlaylistType};
 pub use playlist::PlaylistKind;
 pub use rewrite::{
     Incoming, PendingRewrite, Rewritten, Summary, Untouched, plan_rewrite, rewrite, rewrite_as_operator,

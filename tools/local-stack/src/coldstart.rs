@@ -158,7 +158,7 @@ fn millis(duration: Duration) -> f64 {
 }
 
 /// The median of sorted, non-empty `values`.
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let middle = values.len() / 2;
     if values.len().is_multiple_of(2) {
         (values[middle - 1] + values[middle]) / 2.0
@@ -168,7 +168,7 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// The 90th percentile of sorted, non-empty `values`, the nearest rank below.
-fn p90(values: &[f64]) -> f64 {
+pub(crate) fn p90(values: &[f64]) -> f64 {
     values[(values.len() - 1) * 9 / 10]
 }
 

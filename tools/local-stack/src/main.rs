@@ -7,9 +7,12 @@
 //! scripts and tests, and stops everything on Ctrl-C or SIGTERM.
 //!
 //! `local-stack coldstart` measures one function's cold start through the
-//! same Runtime API instead (`scripts/coldstart.py`, `make coldstart`).
+//! same Runtime API instead (`scripts/coldstart.py`, `make coldstart`), and
+//! `local-stack bench` the rewriter's warm path next to its floors
+//! (`make bench-functions`).
 
 mod auth;
+mod bench;
 mod coldstart;
 mod edge;
 mod runtime_api;
@@ -37,7 +40,8 @@ const BUCKET: &str = "signed-hls-local";
 #[command(
     name = "local-stack",
     about = "Run signed-hls locally: edge, functions and S3 API",
-    after_help = "`local-stack coldstart --help`: measure a function's cold start instead."
+    after_help = "`local-stack coldstart --help`: measure a function's cold start instead.\n\
+                  `local-stack bench --help`: measure the rewriter's warm path instead."
 )]
 struct Options {
     /// Port of the edge on 127.0.0.1 (0 picks a free one).
@@ -103,6 +107,10 @@ async fn main() {
     if std::env::args_os().nth(1).is_some_and(|command| command == "coldstart") {
         let options = coldstart::Options::parse_from(std::env::args_os().skip(1));
         return coldstart::main(options).await;
+    }
+    if std::env::args_os().nth(1).is_some_and(|command| command == "bench") {
+        let options = bench::Options::parse_from(std::env::args_os().skip(1));
+        return bench::main(options).await;
     }
     let options = Options::parse();
     let media = std::fs::canonicalize(&options.media)

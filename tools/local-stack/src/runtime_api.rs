@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt as _;
 use serde_json::Value;
+use tokio::io::AsyncBufReadExt as _;
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -26,15 +27,24 @@ use tokio::task::JoinHandle;
 /// What an invocation came back with: the function's response payload, or why there is none.
 pub type Outcome = Result<Value, String>;
 
+/// An answer as the Runtime API received it: the payload's bytes (not yet
+/// parsed) and the moment its last byte arrived.
+pub struct Received {
+    /// The response payload, or why there is none.
+    pub payload: Result<Bytes, String>,
+    /// When the Runtime API had it all.
+    pub at: Instant,
+}
+
 struct Invocation {
     event: Value,
-    reply: oneshot::Sender<Outcome>,
+    reply: oneshot::Sender<Received>,
 }
 
 struct Shared {
     name: String,
     queue: Mutex<mpsc::Receiver<Invocation>>,
-    pending: std::sync::Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    pending: std::sync::Mutex<HashMap<String, oneshot::Sender<Received>>>,
     next_id: AtomicU64,
     timeout: Duration,
 }
@@ -46,6 +56,8 @@ pub enum Logs {
     Stderr,
     /// Nowhere (a measurement).
     Discard,
+    /// Kept, line by line (stdout; stderr discarded), for [`Function::take_logs`].
+    Capture,
 }
 
 /// A function running behind its own Runtime API endpoint.
@@ -56,6 +68,7 @@ pub struct Function {
     children: std::sync::Mutex<Vec<Child>>,
     started: Instant,
     server: JoinHandle<()>,
+    captured: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Function {
@@ -91,6 +104,7 @@ impl Function {
         });
 
         let started = Instant::now();
+        let captured = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut children = Vec::with_capacity(instances);
         for instance in 0..instances {
             let mut command = Command::new(binary);
@@ -108,12 +122,23 @@ impl Function {
             match logs {
                 Logs::Stderr => command.stdout(Stdio::from(std::io::stderr())),
                 Logs::Discard => command.stdout(Stdio::null()).stderr(Stdio::null()),
+                Logs::Capture => command.stdout(Stdio::piped()).stderr(Stdio::null()),
             };
-            children.push(
-                command
-                    .spawn()
-                    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?,
-            );
+            let mut child = command
+                .spawn()
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
+            if let Some(stdout) = child.stdout.take() {
+                let captured = captured.clone();
+                tokio::spawn(async move {
+                    let mut lines = tokio::io::BufReader::new(stdout).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Ok(mut captured) = captured.lock() {
+                            captured.push(line);
+                        }
+                    }
+                });
+            }
+            children.push(child);
         }
         Ok(Function {
             name: name.to_owned(),
@@ -122,7 +147,24 @@ impl Function {
             children: std::sync::Mutex::new(children),
             started,
             server,
+            captured,
         })
+    }
+
+    /// The lines the processes wrote so far ([`Logs::Capture`]), taken.
+    pub fn take_logs(&self) -> Vec<String> {
+        self.captured
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+
+    /// The process ids of the function's processes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children
+            .lock()
+            .map(|c| c.iter().filter_map(Child::id).collect())
+            .unwrap_or_default()
     }
 
     /// When the processes were started: the beginning of their cold start.
@@ -132,15 +174,26 @@ impl Function {
 
     /// Invokes the function with `event` and waits for its answer.
     pub async fn invoke(&self, event: Value) -> Outcome {
+        let payload = self.invoke_raw(event).await.payload?;
+        serde_json::from_slice(&payload).map_err(|e| format!("response is not JSON: {e}"))
+    }
+
+    /// Invokes the function with `event` and waits for its answer, as
+    /// received: unparsed, with the moment it arrived (a measurement that
+    /// leaves out our own parsing of the payload).
+    pub async fn invoke_raw(&self, event: Value) -> Received {
+        let failed = |reason: String| Received {
+            payload: Err(reason),
+            at: Instant::now(),
+        };
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Invocation { event, reply })
-            .await
-            .map_err(|_| format!("{} is not running", self.name))?;
+        if self.queue.send(Invocation { event, reply }).await.is_err() {
+            return failed(format!("{} is not running", self.name));
+        }
         match tokio::time::timeout(self.timeout, answer).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Err(format!("{} dropped the invocation", self.name)),
-            Err(_) => Err(format!("{} timed out after {:?}", self.name, self.timeout)),
+            Ok(Ok(received)) => received,
+            Ok(Err(_)) => failed(format!("{} dropped the invocation", self.name)),
+            Err(_) => failed(format!("{} timed out after {:?}", self.name, self.timeout)),
         }
     }
 
@@ -219,11 +272,12 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     (StatusCode::OK, headers, event.to_string()).into_response()
 }
 
-fn settle(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+fn settle(shared: &Shared, id: &str, payload: Result<Bytes, String>) -> StatusCode {
+    let at = Instant::now();
     let reply = shared.pending.lock().ok().and_then(|mut pending| pending.remove(id));
     match reply {
         Some(reply) => {
-            let _ = reply.send(outcome);
+            let _ = reply.send(Received { payload, at });
             StatusCode::ACCEPTED
         }
         None => StatusCode::BAD_REQUEST,
@@ -231,8 +285,7 @@ fn settle(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
 }
 
 async fn response(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {
-    let outcome = serde_json::from_slice(&body).map_err(|e| format!("response is not JSON: {e}"));
-    settle(&shared, &id, outcome)
+    settle(&shared, &id, Ok(body))
 }
 
 async fn error(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {

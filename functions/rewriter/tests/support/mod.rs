@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use cloudfront_sign::{
     HashAlgorithm, KeyPairId, KeySuffix, Policy, RESERVED_PARAMS, SigningKey, UrlSigner, strip_params,
@@ -41,6 +43,30 @@ pub async fn deps_with_secret(secret: &std::path::Path, pairs: &[(&str, &str)], 
 pub async fn deps(pairs: &[(&str, &str)], store: Arc<dyn ObjectStore>) -> Deps {
     static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     deps_with_secret(KEY.get_or_init(|| secret_file(PEM)), pairs, store).await
+}
+
+/// A monotonic clock that tests move by hand (the raw cache's freshness),
+/// so that no test sleeps.
+#[derive(Clone, Default)]
+pub struct TestClock(Arc<AtomicU64>);
+
+impl TestClock {
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    /// The clock as `Deps` takes it.
+    pub fn boxed(&self) -> Box<dyn Fn() -> Duration + Send + Sync> {
+        let micros = self.0.clone();
+        Box::new(move || Duration::from_micros(micros.load(Ordering::SeqCst)))
+    }
+}
+
+/// The handler's dependencies with the test key over `store`, with `clock`
+/// as the monotonic clock.
+pub async fn deps_at(pairs: &[(&str, &str)], store: Arc<dyn ObjectStore>, clock: &TestClock) -> Deps {
+    deps(pairs, store).await.with_monotonic_clock(clock.boxed())
 }
 
 /// A fresh moto bucket holding `objects`.

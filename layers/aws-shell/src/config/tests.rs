@@ -24,6 +24,10 @@ fn defaults() {
         (r.media_prefix.as_str(), r.strategy, r.max_playlist_bytes),
         ("movies/", Strategy::Resign, 16_777_216)
     );
+    assert_eq!(
+        (r.raw_cache_ttl, r.raw_cache_bytes),
+        (Duration::from_secs(60), 64 * 1024 * 1024)
+    );
 }
 
 #[test]
@@ -72,6 +76,10 @@ fn errors_name_the_variable() {
         ("EXTRA_HOSTS", "https://x.example"),
         ("EXTRA_HOSTS", "cdn.example:99999"),
         ("EXTRA_HOSTS", "cdn.example:0"),
+        ("RAW_CACHE_SECONDS", "86401"),
+        ("RAW_CACHE_SECONDS", "1.5"),
+        ("RAW_CACHE_BYTES", "-1"),
+        ("RAW_CACHE_BYTES", "1073741825"),
     ] {
         let e =
             RewriterConfig::from_env(&env(&[("SM_SECRET_NAME", "s"), ("S3_BUCKET", "b"), (var, value)])).unwrap_err();
