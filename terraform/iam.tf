@@ -41,16 +41,32 @@ resource "aws_iam_role" "function" {
 }
 
 data "aws_iam_policy_document" "signurl" {
-  statement {
-    sid       = "ReadSigningKey"
-    effect    = "Allow"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.signing_key.arn]
+  # The signing key: the secret (secrets_manager) or the KMS keys (kms).
+  dynamic "statement" {
+    for_each = local.kms_mode ? [] : [1]
+
+    content {
+      sid       = "ReadSigningKey"
+      effect    = "Allow"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [one(aws_secretsmanager_secret.signing_key[*].arn)]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.kms_mode ? [1] : []
+
+    content {
+      sid       = "SignWithKmsKey"
+      effect    = "Allow"
+      actions   = ["kms:Sign", "kms:GetPublicKey"]
+      resources = [local.kms_signing_key_arn]
+    }
   }
 
   # Only with signing_key_kms_key_arn: the customer managed key of the secret.
   dynamic "statement" {
-    for_each = var.signing_key_kms_key_arn != null ? [1] : []
+    for_each = var.signing_key_kms_key_arn != null && !local.kms_mode ? [1] : []
 
     content {
       sid       = "DecryptSigningKey"
@@ -67,7 +83,7 @@ data "aws_iam_policy_document" "signurl" {
       condition {
         test     = "StringEquals"
         variable = "kms:EncryptionContext:SecretARN"
-        values   = [aws_secretsmanager_secret.signing_key.arn]
+        values   = [one(aws_secretsmanager_secret.signing_key[*].arn)]
       }
     }
   }
@@ -147,16 +163,32 @@ data "aws_iam_policy_document" "signurl" {
 }
 
 data "aws_iam_policy_document" "rewriter" {
-  statement {
-    sid       = "ReadSigningKey"
-    effect    = "Allow"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.signing_key.arn]
+  # The signing key: the secret (secrets_manager) or the KMS keys (kms).
+  dynamic "statement" {
+    for_each = local.kms_mode ? [] : [1]
+
+    content {
+      sid       = "ReadSigningKey"
+      effect    = "Allow"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [one(aws_secretsmanager_secret.signing_key[*].arn)]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.kms_mode ? [1] : []
+
+    content {
+      sid       = "SignWithKmsKey"
+      effect    = "Allow"
+      actions   = ["kms:Sign", "kms:GetPublicKey"]
+      resources = [local.kms_signing_key_arn]
+    }
   }
 
   # Only with signing_key_kms_key_arn: the customer managed key of the secret.
   dynamic "statement" {
-    for_each = var.signing_key_kms_key_arn != null ? [1] : []
+    for_each = var.signing_key_kms_key_arn != null && !local.kms_mode ? [1] : []
 
     content {
       sid       = "DecryptSigningKey"
@@ -173,7 +205,7 @@ data "aws_iam_policy_document" "rewriter" {
       condition {
         test     = "StringEquals"
         variable = "kms:EncryptionContext:SecretARN"
-        values   = [aws_secretsmanager_secret.signing_key.arn]
+        values   = [one(aws_secretsmanager_secret.signing_key[*].arn)]
       }
     }
   }

@@ -9,21 +9,24 @@
 ################################################################################
 
 locals {
-  generate_key = var.private_key_file == null
+  # With signing_key_source = "kms" nothing here holds a private key: see kms.tf.
+  generate_key = !local.kms_mode && var.private_key_file == null
 
   # Generated keys are handed over as PKCS#8 (BEGIN PRIVATE KEY) for RSA and
   # ECDSA alike; files are passed through as they are.
-  private_key_pem = local.generate_key ? tls_private_key.signing[0].private_key_pem_pkcs8 : sensitive(file(var.private_key_file))
+  private_key_pem = local.kms_mode ? null : (local.generate_key ? tls_private_key.signing[0].private_key_pem_pkcs8 : sensitive(file(var.private_key_file)))
 
-  public_key_pem = local.generate_key ? tls_private_key.signing[0].public_key_pem : file(var.public_key_file)
+  public_key_pem = local.kms_mode ? null : (local.generate_key ? tls_private_key.signing[0].public_key_pem : file(var.public_key_file))
 
   # Every public key the key group trusts, by name: the signing key under
   # signing_key_name, plus the additional ones. A key keeps its name, hence its
   # CloudFront id, across a rotation (see README: key rotation), so a key that
   # the edges already trust is never replaced by a new id.
-  trusted_public_keys = merge(var.additional_public_keys, { (var.signing_key_name) = local.public_key_pem })
+  trusted_public_keys = local.kms_mode ? merge(var.additional_public_keys, local.kms_public_keys) : merge(var.additional_public_keys, { (var.signing_key_name) = local.public_key_pem })
 
-  signing_key_id = aws_cloudfront_public_key.trusted[var.signing_key_name].id
+  signing_key_trust_name = local.kms_mode ? "kms-${var.kms_signing_key}" : var.signing_key_name
+  signing_key_id         = aws_cloudfront_public_key.trusted[local.signing_key_trust_name].id
+
 
   # The one secret the functions read (JSON): these public fields plus
   # private_key. cf_url lives here, not in the environment, because the
@@ -77,6 +80,8 @@ resource "aws_cloudfront_key_group" "this" {
 resource "aws_secretsmanager_secret" "signing_key" {
   #checkov:skip=CKV_AWS_149:The AWS managed key aws/secretsmanager by default; signing_key_kms_key_arn names a customer key when a policy requires one (a key policy narrows nothing the IAM policies do not).
   #checkov:skip=CKV2_AWS_57:A CloudFront signing key is rotated through the key group (README, key rotation), not by a Secrets Manager rotation Lambda.
+  count = local.kms_mode ? 0 : 1
+
   name                    = "${var.name_prefix}/cloudfront-signing-key"
   description             = "signed-hls ${var.name_prefix}: CloudFront signing key as JSON {key_pair_id, private_key, cf_url, public_keys}"
   kms_key_id              = var.signing_key_kms_key_arn
@@ -85,7 +90,9 @@ resource "aws_secretsmanager_secret" "signing_key" {
 }
 
 resource "aws_secretsmanager_secret_version" "signing_key" {
-  secret_id = aws_secretsmanager_secret.signing_key.id
+  count = local.kms_mode ? 0 : 1
+
+  secret_id = aws_secretsmanager_secret.signing_key[0].id
 
   # Write-only: Terraform sends the value and does not keep it in the state;
   # it sends it again whenever the version changes (see local.secret_version).

@@ -24,17 +24,25 @@ locals {
     for p in ["Policy", "Signature", "Key-Pair-Id", "Expires", "Hash-Algorithm"] : "${p}${var.key_prefix}"
   ]
 
+  # Where the key is: the secret's ARN, or the KMS key's ARN (KMS signs SHA-256 only).
+  key_environment = local.kms_mode ? {
+    KMS_KEY_ID     = local.kms_signing_key_arn
+    HASH_ALGORITHM = "sha256"
+    } : {
+    SM_SECRET_NAME = one(aws_secretsmanager_secret.signing_key[*].arn)
+    HASH_ALGORITHM = var.hash_algorithm
+  }
+
   common_environment = merge(
     {
       CF_KEY_ID            = local.signing_key_id
-      SM_SECRET_NAME       = aws_secretsmanager_secret.signing_key.arn
       KEY_PREFIX           = var.key_prefix
-      HASH_ALGORITHM       = var.hash_algorithm
       KEY_REFRESH_SECONDS  = tostring(var.key_refresh_seconds)
       CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
       BIND_VIEWER_IP       = tostring(var.bind_viewer_ip)
     },
     local.alias_url == null ? {} : { CF_URL = local.alias_url },
+    local.key_environment,
   )
 
   functions = {
@@ -56,7 +64,7 @@ locals {
         MEDIA_PREFIX       = var.media_prefix
         REWRITE_MODE       = var.rewrite_mode
         MAX_PLAYLIST_BYTES = tostring(var.max_playlist_bytes)
-      })
+      }, local.kms_mode ? { TRUSTED_PUBLIC_KEYS = local.kms_trusted_public_keys } : {})
     }
   }
 

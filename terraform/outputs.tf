@@ -45,7 +45,7 @@ output "public_key_id" {
 
 output "public_key_pem" {
   description = "PEM of the signing public key (save it before rotating away from a generated key: it stays trusted as an additional key)."
-  value       = aws_cloudfront_public_key.trusted[var.signing_key_name].encoded_key
+  value       = aws_cloudfront_public_key.trusted[local.signing_key_trust_name].encoded_key
 }
 
 output "trusted_public_key_ids" {
@@ -54,8 +54,13 @@ output "trusted_public_key_ids" {
 }
 
 output "secret_arn" {
-  description = "ARN of the Secrets Manager secret holding the signing key JSON (key_pair_id, private_key, cf_url, public_keys)."
-  value       = aws_secretsmanager_secret.signing_key.arn
+  description = "ARN of the Secrets Manager secret holding the signing key JSON (key_pair_id, private_key, cf_url, public_keys); null with signing_key_source = \"kms\"."
+  value       = one(aws_secretsmanager_secret.signing_key[*].arn)
+}
+
+output "kms_key_arns" {
+  description = "With signing_key_source = \"kms\": the ARNs of the KMS signing keys, by name (kms_keys); empty otherwise."
+  value       = { for name, key in aws_kms_key.signing : name => key.arn }
 }
 
 output "function_names" {

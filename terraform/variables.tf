@@ -61,6 +61,50 @@ variable "public_key_file" {
   }
 }
 
+variable "signing_key_source" {
+  description = "Where the CloudFront private key lives: \"secrets_manager\" (a secret the functions read) or \"kms\" (AWS KMS keys that never leave KMS; needs aliases)."
+  type        = string
+  default     = "secrets_manager"
+
+  validation {
+    condition     = contains(["secrets_manager", "kms"], var.signing_key_source)
+    error_message = "signing_key_source must be \"secrets_manager\" or \"kms\"."
+  }
+}
+
+variable "kms_keys" {
+  description = "With signing_key_source = \"kms\": names of the KMS signing keys, each trusted in the key group. Two during a rotation (README: key rotation), at most 5 with additional_public_keys."
+  type        = list(string)
+  default     = ["a"]
+
+  validation {
+    condition     = length(var.kms_keys) >= 1 && length(var.kms_keys) <= 5 && alltrue([for k in var.kms_keys : can(regex("^[a-z0-9-]{1,20}$", k))])
+    error_message = "kms_keys: 1 to 5 names of 1 to 20 of a-z 0-9 -."
+  }
+}
+
+variable "kms_signing_key" {
+  description = "With signing_key_source = \"kms\": the name in kms_keys of the key the functions sign with."
+  type        = string
+  default     = "a"
+
+  validation {
+    condition     = contains(var.kms_keys, var.kms_signing_key)
+    error_message = "kms_signing_key must be one of kms_keys."
+  }
+}
+
+variable "kms_key_spec" {
+  description = "With signing_key_source = \"kms\": \"ECC_NIST_P256\" (ECDSA_SHA_256, shorter URLs) or \"RSA_2048\" (RSASSA_PKCS1_V1_5_SHA_256). URLs carry Hash-Algorithm=SHA256 either way."
+  type        = string
+  default     = "ECC_NIST_P256"
+
+  validation {
+    condition     = contains(["ECC_NIST_P256", "RSA_2048"], var.kms_key_spec)
+    error_message = "kms_key_spec must be \"ECC_NIST_P256\" or \"RSA_2048\"."
+  }
+}
+
 variable "key_algorithm" {
   description = "Algorithm of the key Terraform generates when no key files are given: \"RSA\" (2048 bits) or \"ECDSA\" (P-256, shorter signed URLs)."
   type        = string

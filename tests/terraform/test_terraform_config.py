@@ -391,9 +391,7 @@ def _env(expr):
 EXPECTED_ENV_VALUES = {
     "common": {
         "CF_KEY_ID": "local.signing_key_id",
-        "SM_SECRET_NAME": "aws_secretsmanager_secret.signing_key.arn",
         "KEY_PREFIX": "var.key_prefix",
-        "HASH_ALGORITHM": "var.hash_algorithm",
         "KEY_REFRESH_SECONDS": "tostring(var.key_refresh_seconds)",
         "CORS_ALLOWED_ORIGINS": 'join(",", var.cors_allowed_origins)',
         "BIND_VIEWER_IP": "tostring(var.bind_viewer_ip)",
@@ -410,6 +408,8 @@ EXPECTED_ENV_VALUES = {
         "MEDIA_PREFIX": "var.media_prefix",
         "REWRITE_MODE": "var.rewrite_mode",
         "MAX_PLAYLIST_BYTES": "tostring(var.max_playlist_bytes)",
+        # Only with signing_key_source = "kms": the other KMS keys' public PEMs.
+        "TRUSTED_PUBLIC_KEYS": "local.kms_trusted_public_keys",
     },
 }
 
@@ -427,6 +427,16 @@ def test_environment_holds_only_settings_and_arns(tf):
         assert env.startswith("${merge(local.common_environment, {"), name
         assert _env(env) == EXPECTED_ENV_VALUES[name], name
     assert "AWS_LAMBDA_LOG_FORMAT" not in json.dumps(tf.locals)
+    # Where the key is: the secret's ARN, or the KMS key's ARN (never a key).
+    assert tf.locals["common_environment"].rstrip("}").rstrip().endswith("local.key_environment,\n)") or \
+        "local.key_environment" in tf.locals["common_environment"]
+    kms, secret = re.fullmatch(r"\$\{local\.kms_mode \? (\{.*?\}) : (\{.*\})\}", tf.locals["key_environment"], re.S).groups()
+    assert _env(kms) == {"KMS_KEY_ID": "local.kms_signing_key_arn", "HASH_ALGORITHM": '"sha256"'}
+    assert _env(secret) == {
+        "SM_SECRET_NAME": "one(aws_secretsmanager_secret.signing_key[*].arn)",
+        "HASH_ALGORITHM": "var.hash_algorithm",
+    }
+    assert "key_environment" not in tainted
 
 
 def test_no_dependency_cycle_through_the_environment(tf):
@@ -480,28 +490,30 @@ def test_keys_generated_or_supplied(tf):
     assert '"P256"' in key["ecdsa_curve"] and "2048" in key["rsa_bits"]
     # Every trusted key is one resource keyed by a stable name, and all of them are in the group.
     assert tf.locals["trusted_public_keys"] == (
-        "${merge(var.additional_public_keys, {(var.signing_key_name) = local.public_key_pem})}"
+        "${local.kms_mode ? merge(var.additional_public_keys, local.kms_public_keys) : "
+        "merge(var.additional_public_keys, {(var.signing_key_name) = local.public_key_pem})}"
     )
     assert tf.resource("aws_cloudfront_public_key", "trusted")["for_each"] == "${local.trusted_public_keys}"
     assert set(tf.resources["aws_cloudfront_public_key"]) == {"trusted"}
     group = tf.resource("aws_cloudfront_key_group", "this")
     assert group["items"] == "${[for name in sort(keys(local.trusted_public_keys)) : aws_cloudfront_public_key.trusted[name].id]}"
     # The functions sign with the key named signing_key_name.
-    assert tf.locals["signing_key_id"] == "${aws_cloudfront_public_key.trusted[var.signing_key_name].id}"
+    assert tf.locals["signing_key_trust_name"] == '${local.kms_mode ? "kms-${var.kms_signing_key}" : var.signing_key_name}'
+    assert tf.locals["signing_key_id"] == "${aws_cloudfront_public_key.trusted[local.signing_key_trust_name].id}"
     assert tf.locals["secret_public"]["key_pair_id"] == "${local.signing_key_id}"
 
 
 # --- IAM: exactly the intended statements --------------------------------------
 
 LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
-SECRET = "${aws_secretsmanager_secret.signing_key.arn}"
+SECRET = "${one(aws_secretsmanager_secret.signing_key[*].arn)}"
 MEDIA_OBJECTS = "${local.media_objects_arn}"
 LIST_CONDITION = [{"test": "StringLike", "variable": "s3:prefix", "values": ["${var.media_prefix}*"]}]
 
 # A customer managed key is usable only through Secrets Manager, for that one secret.
 SIGNING_KMS = (
     "DecryptSigningKey",
-    "${var.signing_key_kms_key_arn != null ? [1] : []}",
+    "${var.signing_key_kms_key_arn != null && !local.kms_mode ? [1] : []}",
     ["kms:Decrypt"],
     ["${var.signing_key_kms_key_arn}"],
     [
@@ -510,9 +522,20 @@ SIGNING_KMS = (
     ],
 )
 
+# The signing key: the secret, or (signing_key_source = "kms") only the KMS key that signs.
+READ_SECRET = ("ReadSigningKey", "${local.kms_mode ? [] : [1]}", ["secretsmanager:GetSecretValue"], [SECRET], None)
+SIGN_WITH_KMS = (
+    "SignWithKmsKey",
+    "${local.kms_mode ? [1] : []}",
+    ["kms:Sign", "kms:GetPublicKey"],
+    ["${local.kms_signing_key_arn}"],
+    None,
+)
+
 EXPECTED_IAM = {
     "signurl": [
-        ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        READ_SECRET,
+        SIGN_WITH_KMS,
         SIGNING_KMS,
         ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["signurl"].arn}:*'], None),
         (
@@ -542,7 +565,8 @@ EXPECTED_IAM = {
         ),
     ],
     "rewriter": [
-        ("ReadSigningKey", None, ["secretsmanager:GetSecretValue"], [SECRET], None),
+        READ_SECRET,
+        SIGN_WITH_KMS,
         SIGNING_KMS,
         ("WriteOwnLogs", None, LOGS, ['${aws_cloudwatch_log_group.function["rewriter"].arn}:*'], None),
         ("ReadMediaPlaylists", None, ["s3:GetObject"], [MEDIA_OBJECTS], None),
@@ -709,3 +733,54 @@ def test_readme_documents_every_variable_and_output(tf):
     for name in tf.outputs:
         assert f"| `{name}` |" in readme, f"README.md: no row for output {name}"
     assert "lives in the Terraform state" in readme, "README must say that a generated key lives in the state"
+
+
+# --- Signing keys in AWS KMS (issue 14) ------------------------------------------
+
+
+def test_kms_keys_sign_verify_and_only_the_functions_sign(tf):
+    assert tf.locals["kms_mode"] == '${var.signing_key_source == "kms"}'
+    key = tf.resource("aws_kms_key", "signing")
+    assert key["for_each"] == "${toset(local.kms_mode ? var.kms_keys : [])}"
+    assert key["key_usage"] == "SIGN_VERIFY"
+    assert key["customer_master_key_spec"] == "${var.kms_key_spec}"
+    assert key["policy"] == "${local.kms_key_policy}"
+    policy = tf.locals["kms_key_policy"]
+    admin, functions = re.findall(r"\{\s*Sid\s*=.*?Resource\s*=\s*\"\*\"\s*\}", policy, re.S)
+    # The account administers the key (AWS requires it) but cannot sign with it...
+    assert ":root" in admin and "kms:Sign" not in admin and "kms:GetPublicKey" not in admin
+    assert "kms:*" not in policy and "Principal = \"*\"" not in policy
+    # ...the two function roles, and nobody else, sign and read the public key.
+    assert re.search(r'Principal\s*=\s*\{\s*AWS\s*=\s*\[for name in sort\(keys\(local\.functions\)\) : aws_iam_role\.function\[name\]\.arn\]', functions)
+    assert re.search(r'Action\s*=\s*\["kms:Sign", "kms:GetPublicKey"\]', functions)
+    # CF_URL must come from an alias: there is no secret to carry it.
+    pre = one(one(key["lifecycle"], "lifecycle")["precondition"], "precondition")
+    assert pre["condition"] == "${local.alias_url != null}"
+
+
+def test_kms_public_key_joins_the_key_group_and_no_private_key_exists(tf):
+    data = tf.data["aws_kms_public_key"]["signing"]
+    assert data["for_each"] == "${aws_kms_key.signing}" and data["key_id"] == "${each.value.arn}"
+    assert "data.aws_kms_public_key.signing[name].public_key_pem" in tf.locals["kms_public_keys"]
+    # In KMS mode nothing generates, reads or stores a private key.
+    assert tf.locals["generate_key"] == "${!local.kms_mode && var.private_key_file == null}"
+    assert tf.locals["private_key_pem"].startswith("${local.kms_mode ? null :")
+    for rtype in ("aws_secretsmanager_secret", "aws_secretsmanager_secret_version"):
+        assert tf.resource(rtype, "signing_key")["count"] == "${local.kms_mode ? 0 : 1}"
+    assert tf.resource("tls_private_key", "signing")["count"] == "${local.generate_key ? 1 : 0}"
+    code = "\n".join(l.split("#")[0] for l in (tf.folder / "kms.tf").read_text().splitlines())
+    for material in ("private_key", "tls_", "secret_string", "PRIVATE KEY", "file("):
+        assert material not in code, material
+    # The rewriter trusts the other KMS keys (rotation) from their public keys only.
+    trusted = tf.locals["kms_trusted_public_keys"]
+    assert "public_key_pem" in trusted and "if name != var.kms_signing_key" in trusted
+    assert "local.kms_trusted_public_keys" in tf.locals["functions"]["rewriter"]["environment"]
+
+
+def test_kms_rotation_variables(tf):
+    v = tf.variables
+    assert v["signing_key_source"]["default"] == "secrets_manager"
+    assert v["kms_keys"]["default"] == ["a"] and v["kms_signing_key"]["default"] == "a"
+    rule = one(v["kms_signing_key"]["validation"], "validation")["condition"]
+    assert rule == "${contains(var.kms_keys, var.kms_signing_key)}"
+    assert v["kms_key_spec"]["default"] == "ECC_NIST_P256"

@@ -54,7 +54,7 @@ use playlist_rewrite::{Incoming, SignatureCache};
 use signed_hls_aws::config::{MediaPrefix, has_bad_segment, is_key_text};
 use signed_hls_aws::http::{accepts_gzip, viewer_ip};
 use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, RequestLog, Started};
-use signed_hls_aws::{ConfigError, KeyCache, LoadedKey, ObjectStore, RewriterConfig, StoreError};
+use signed_hls_aws::{ConfigError, KeyCache, LoadedKey, ObjectStore, RewriterConfig, SignError, StoreError};
 use thiserror::Error;
 
 pub use answer_cache::{AnswerCache, CachedAnswer, CachedBody, VerifyMemo};
@@ -183,7 +183,8 @@ impl Deps {
         for (id, vk) in self.config.trusted_public_keys.iter().chain(&key.public_keys) {
             verifier.trust(id.as_str(), vk.clone());
         }
-        verifier.trust(key.signer.key_pair_id().as_str(), key.signer.verifying_key());
+        let signatory = key.signer.signatory();
+        verifier.trust(signatory.key_pair_id().as_str(), signatory.verifying_key().clone());
         let pk = Arc::new(PerKey {
             generation: key.generation,
             verifier,
@@ -323,7 +324,7 @@ async fn respond(
         log,
     );
     log.verify = stage.elapsed();
-    let incoming = incoming?;
+    let incoming = incoming?.with_expiry_granularity(deps.config.common.expiry_granularity, now);
 
     let stage = Instant::now();
     let read = read_playlist(deps, key, log).await;
@@ -352,17 +353,12 @@ async fn respond(
         answer_cache::OFF
     };
 
+    // Plan (nothing signed yet), have the missing policies signed by the
+    // local key or KMS, then emit; all of it counts as the rewrite stage.
     let stage = Instant::now();
-    let out = playlist_rewrite::rewrite(
-        &object.bytes,
-        &playlist_url,
-        &incoming,
-        &deps.playlist,
-        &loaded.signer,
-        &per_key.cache,
-    );
+    let out = rewrite(&object.bytes, &playlist_url, &incoming, deps, &loaded, &per_key.cache).await;
     log.rewrite = stage.elapsed();
-    let out = out.map_err(RewriterError::Rewrite)?;
+    let out = out?;
     let summary = &out.summary;
     log.uris_signed = summary.uris_signed;
     log.uris_untouched = summary.untouched.len();
@@ -410,6 +406,41 @@ fn ok_answer(body: Body, gzip: bool, incoming: &Incoming, now: u64, log: &mut Re
     }
     answer.varies_by_encoding = true;
     answer
+}
+
+/// The two-step rewrite: plan with the signer's public side, sign what the
+/// cache lacks through the signing seam, finish.
+async fn rewrite(
+    body: &[u8],
+    playlist_url: &str,
+    incoming: &Incoming,
+    deps: &Deps,
+    loaded: &LoadedKey,
+    cache: &SignatureCache,
+) -> Result<playlist_rewrite::Rewritten, RewriterError> {
+    let signer = &loaded.signer;
+    let pending =
+        playlist_rewrite::plan_rewrite(body, playlist_url, incoming, &deps.playlist, signer.signatory(), cache)
+            .map_err(RewriterError::Rewrite)?;
+    let policies: Vec<&[u8]> = pending.to_sign().collect();
+    let signatures = match policies.is_empty() {
+        true => Vec::new(),
+        false => signer.sign(&policies).await.map_err(sign_error)?,
+    };
+    pending.finish(signatures, cache).map_err(RewriterError::Rewrite)
+}
+
+/// A signer's failure: KMS throttled or unreachable is the key being unavailable (503).
+fn sign_error(e: SignError) -> RewriterError {
+    match e {
+        SignError::Unavailable(_) => {
+            tracing::warn!(error = %e, "signing key unavailable");
+            CommonError::KeyUnavailable.into()
+        }
+        other => RewriterError::Rewrite(playlist_rewrite::Error::Sign(cloudfront_sign::Error::Sign(
+            other.to_string(),
+        ))),
+    }
 }
 
 /// Verifies the viewer's prefixed credential for `playlist_url` with the

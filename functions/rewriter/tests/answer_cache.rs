@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use cloudfront_sign::{Cidr, Policy, SigningKey};
+use cloudfront_sign::{Cidr, Policy, SigningKey, round_expiry};
 use rewriter::{Deps, handler};
 use serde_json::json;
 use signed_hls_aws::ObjectStore;
@@ -94,8 +94,12 @@ async fn a_warm_repeat_for_the_same_grant_is_the_cached_answer() {
         (1, Some((0, 1)), 1),
         "no read, no signature (the signature cache not even asked), no rewrite"
     );
-    assert_eq!(header(&first, "cache-control"), Some("private, max-age=3599"));
-    assert_eq!(header(&again, "cache-control"), Some("private, max-age=3589"));
+    // The answer lives as long as its signatures: the incoming expiry rounded
+    // down to EXPIRY_GRANULARITY_SECONDS (60), so NOW + 3600 becomes NOW + 3560.
+    let expires = round_expiry(NOW + 3600, 60, NOW);
+    let max_age = |now: u64| format!("private, max-age={}", expires - now - 1);
+    assert_eq!(header(&first, "cache-control"), Some(max_age(NOW).as_str()));
+    assert_eq!(header(&again, "cache-control"), Some(max_age(NOW + 10).as_str()));
     assert_eq!(deps.memo.hits(), 1, "the repeat's signature check came from the memo");
     // HEAD of a cached answer: no body, same headers.
     let head = handler(event("HEAD", PATH, &q, json!({})), &deps).await.unwrap();
@@ -125,7 +129,11 @@ async fn another_credential_never_gets_anothers_answer() {
         for uri in uris(&body).iter().filter(|u| u.contains("Signature=")) {
             let abs = format!("{CF}/movies/movie_1/{uri}");
             let grant = verifier().verify_url(&abs, "", NOW, Some(ip)).unwrap();
-            assert_eq!(grant.policy.date_less_than, policy.date_less_than, "{uri}");
+            assert_eq!(
+                grant.policy.date_less_than,
+                round_expiry(policy.date_less_than, 60, NOW),
+                "{uri}"
+            );
             assert_eq!(grant.policy.ip_address, policy.ip_address, "{uri}");
         }
         bodies.push(body);

@@ -212,7 +212,10 @@ async fn ok_headers_cors_head_and_options() {
     .unwrap();
     assert_eq!(r.status_code, 200);
     assert_eq!(header(&r, "content-type"), Some("application/vnd.apple.mpegurl"));
-    assert_eq!(header(&r, "cache-control"), Some("private, max-age=3599"));
+    // Until the outgoing credentials expire: NOW + 3600 rounded down to the
+    // default EXPIRY_GRANULARITY_SECONDS (60), minus a second.
+    assert_eq!((NOW + 3600) % 60, 40);
+    assert_eq!(header(&r, "cache-control"), Some("private, max-age=3559"));
     assert_eq!(
         header(&r, "access-control-allow-origin"),
         Some("https://player.example")
@@ -757,4 +760,72 @@ async fn extra_hosts_aliases_are_signed_within_the_grant() {
             "{untouched} must stay unsigned:\n{out}"
         );
     }
+}
+
+/// Issue 14: viewers whose credentials end within the same
+/// EXPIRY_GRANULARITY_SECONDS window get byte-identical policies and share
+/// the signatures; the outgoing DateLessThan is rounded down, never later
+/// than the incoming one and never to or before now.
+#[tokio::test]
+async fn viewers_in_one_expiry_window_share_signatures() {
+    let media = standard_media();
+    let path = "/movies/movie_1/media_ts_vod.m3u8";
+    let viewer = |expires: u64| {
+        viewer_query(
+            &signer(PEM, KEY_ID),
+            path,
+            &Policy::new(format!("{CF}/movies/movie_1/*"), expires),
+        )
+    };
+    let outgoing = |playlist: &str| {
+        let line = playlist.lines().find(|l| l.starts_with("seg")).unwrap().to_owned();
+        let grant = verifier_for(PEM)
+            .verify_url(&format!("{CF}/movies/movie_1/{line}"), "", NOW, None)
+            .unwrap();
+        (line, grant.policy.date_less_than)
+    };
+    // NOW + 3600 and NOW + 3610 both round down to NOW + 3560.
+    assert_eq!((NOW + 3600) % 60, 40);
+    let shared = deps(&[], media.store()).await;
+    let first = text(
+        &handler(get(path, &viewer(NOW + 3600), json!({})), &shared)
+            .await
+            .unwrap(),
+    );
+    let second = text(
+        &handler(get(path, &viewer(NOW + 3610), json!({})), &shared)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(outgoing(&first), outgoing(&second), "byte-identical credentials");
+    assert_eq!(outgoing(&first).1, NOW + 3560);
+    assert_eq!(
+        shared.signature_cache_stats().unwrap(),
+        (1, 1),
+        "the second viewer signs nothing"
+    );
+    // One whose end rounds down to or before now keeps its exact expiry.
+    let late = text(&handler(get(path, &viewer(NOW + 15), json!({})), &shared).await.unwrap());
+    assert_eq!(outgoing(&late).1, NOW + 15);
+
+    // EXPIRY_GRANULARITY_SECONDS=0: exact, nothing shared.
+    let exact = deps(&[("EXPIRY_GRANULARITY_SECONDS", "0")], media.store()).await;
+    let first = text(
+        &handler(get(path, &viewer(NOW + 3600), json!({})), &exact)
+            .await
+            .unwrap(),
+    );
+    let second = text(
+        &handler(get(path, &viewer(NOW + 3610), json!({})), &exact)
+            .await
+            .unwrap(),
+    );
+    assert_eq!((outgoing(&first).1, outgoing(&second).1), (NOW + 3600, NOW + 3610));
+    assert_eq!(exact.signature_cache_stats().unwrap(), (0, 2));
+}
+
+fn verifier_for(pem: &str) -> Verifier {
+    let mut v = Verifier::new();
+    v.trust(KEY_ID, SigningKey::from_pem(pem).unwrap().verifying_key());
+    v
 }

@@ -33,13 +33,14 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::query_map::QueryMap;
-use cloudfront_sign::{Cidr, Policy};
+use cloudfront_sign::{Cidr, Policy, encoding, round_expiry};
 use http::header::InvalidHeaderValue;
 use http::{HeaderName, HeaderValue, header};
 use lambda_runtime::LambdaEvent;
+use playlist_rewrite::SignatureCache;
 use signed_hls_aws::http::viewer_ip;
 use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, RequestLog, Started};
-use signed_hls_aws::{BaseUrl, KeyCache, ObjectStore, SignurlConfig, StoreError};
+use signed_hls_aws::{BaseUrl, KeyCache, ObjectStore, SignError, SignurlConfig, StoreError};
 use thiserror::Error;
 use viewer_auth::AuthError;
 
@@ -47,6 +48,10 @@ use crate::auth::{Authorizer, Denial};
 
 /// The longest movie id accepted.
 pub const MAX_MOVIE_ID_LEN: usize = 64;
+
+/// One signature per movie (and IP, when bound) per expiry window: a few
+/// hundred bytes each.
+const SIGNATURE_CACHE_ENTRIES: usize = 4096;
 
 /// A browser may send the viewer's token cross-origin.
 const ENDPOINT: Endpoint = Endpoint {
@@ -75,6 +80,9 @@ pub struct Deps {
     pub clock: Box<dyn Fn() -> u64 + Send + Sync>,
     /// Who may ask.
     pub auth: Authorizer,
+    /// The signatures made so far: viewers of a movie who ask within the
+    /// same `EXPIRY_GRANULARITY_SECONDS` window share one.
+    pub signatures: SignatureCache,
 }
 
 impl Deps {
@@ -92,6 +100,7 @@ impl Deps {
             store: started.store,
             clock,
             auth,
+            signatures: SignatureCache::new(SIGNATURE_CACHE_ENTRIES),
         }
     }
 }
@@ -225,13 +234,19 @@ impl Format {
 
 /// The terms of a URL for `resource` issued at `now`: valid for `ttl`
 /// seconds but no later than `token_expires` (when the viewer's token binds
-/// the expiry), from `now - skew` when a skew is set, and for `ip` only
-/// when given. A token already expired (within its leeway) makes no URL: it
-/// would be dead on arrival.
+/// the expiry), the expiry then rounded down to a multiple of `granularity`
+/// ([`round_expiry`]: never to or before `now`), from `now - skew` when a
+/// skew is set, and for `ip` only when given. A token already expired
+/// (within its leeway) makes no URL: it would be dead on arrival.
+///
+/// With a granularity, every viewer of a movie who asks within the same
+/// window (and has no IP or skew condition) gets the same policy bytes:
+/// signurl signs it once, and the rewriter's policies for them match too.
 pub fn url_policy(
     resource: String,
     now: u64,
     ttl: u64,
+    granularity: u64,
     skew: Option<u64>,
     token_expires: Option<u64>,
     ip: Option<IpAddr>,
@@ -243,7 +258,7 @@ pub fn url_policy(
         }
         expires = expires.min(token_expires);
     }
-    let mut policy = Policy::new(resource, expires);
+    let mut policy = Policy::new(resource, round_expiry(expires, granularity, now));
     if let Some(skew) = skew {
         policy = policy.not_before(now.saturating_sub(skew));
     }
@@ -291,6 +306,7 @@ async fn respond(request: &ApiGatewayV2httpRequest, deps: &Deps, log: &mut Reque
         resource,
         now,
         config.ttl_seconds,
+        config.common.expiry_granularity,
         config.not_before_skew,
         token_expires,
         ip,
@@ -300,12 +316,34 @@ async fn respond(request: &ApiGatewayV2httpRequest, deps: &Deps, log: &mut Reque
         tracing::warn!(error = %e, "signing key unavailable");
         CommonError::KeyUnavailable
     })?;
-    let url =
-        loaded
-            .signer
-            .sign_with_policy_and_copies(&format!("{base}/{key}"), &policy, &config.common.key_suffix)?;
+    let signatory = loaded.signer.signatory();
+    let json = policy.to_json();
+    let signature = match deps.signatures.lookup(signatory, &json) {
+        Some(signature) => {
+            log.signatures_reused = 1;
+            signature.to_string()
+        }
+        None => {
+            let signed = loaded.signer.sign(&[json.as_bytes()]).await.map_err(|e| match e {
+                SignError::Unavailable(_) => {
+                    tracing::warn!(error = %e, "signing key unavailable");
+                    SignurlError::from(CommonError::KeyUnavailable)
+                }
+                other => SignurlError::from(cloudfront_sign::Error::Sign(other.to_string())),
+            })?;
+            let signature = encoding::encode(signed.first().map_or(&[][..], Vec::as_slice));
+            deps.signatures.store(signatory, &json, signature.as_str().into());
+            log.signatures_computed = 1;
+            signature
+        }
+    };
+    let url = signatory.url_with_policy_and_copies(
+        &format!("{base}/{key}"),
+        &policy,
+        signature,
+        &config.common.key_suffix,
+    )?;
     log.uris_signed = 1;
-    log.signatures_computed = 1;
     // Each answer is for one viewer (and maybe one IP): never cache it.
     Ok(format
         .answer(url, policy.date_less_than)?
@@ -366,46 +404,53 @@ mod tests {
     #[test]
     fn url_terms() {
         let r = || "https://d.example/movies/movie_1/*".to_owned();
-        let p = url_policy(r(), 1000, 600, None, None, None).unwrap();
+        let p = url_policy(r(), 1000, 600, 0, None, None, None).unwrap();
         assert_eq!(
             (p.date_less_than, p.date_greater_than, p.ip_address),
             (1600, None, None)
         );
         // The token caps the expiry, never extends it.
         assert_eq!(
-            url_policy(r(), 1000, 600, None, Some(1200), None)
+            url_policy(r(), 1000, 600, 0, None, Some(1200), None)
                 .unwrap()
                 .date_less_than,
             1200
         );
         assert_eq!(
-            url_policy(r(), 1000, 600, None, Some(9999), None)
+            url_policy(r(), 1000, 600, 0, None, Some(9999), None)
                 .unwrap()
                 .date_less_than,
             1600
         );
         // A token at or past its expiry (within its leeway) makes no URL.
         assert_eq!(
-            url_policy(r(), 1000, 600, None, Some(1000), None).unwrap_err(),
+            url_policy(r(), 1000, 600, 0, None, Some(1000), None).unwrap_err(),
             AuthError::Expired
         );
         assert_eq!(
-            url_policy(r(), 1000, 600, Some(30), None, None)
+            url_policy(r(), 1000, 600, 0, Some(30), None, None)
                 .unwrap()
                 .date_greater_than,
             Some(970)
         );
         assert_eq!(
-            url_policy(r(), 10, 600, Some(30), None, None)
+            url_policy(r(), 10, 600, 0, Some(30), None, None)
                 .unwrap()
                 .date_greater_than,
             Some(0)
         );
+        // Rounded down to the granularity: viewers a few seconds apart share
+        // the policy; never later than the token, never dead on arrival.
+        let at = |now, token| url_policy(r(), now, 600, 60, None, token, None).unwrap().date_less_than;
+        assert_eq!((at(1000, None), at(1019, None), at(1020, None)), (1560, 1560, 1620));
+        assert_eq!(at(1000, Some(1250)), 1200);
+        assert_eq!(at(1000, Some(1030)), 1020);
+        assert_eq!(at(1025, Some(1030)), 1030);
         let ip: IpAddr = "2001:db8::7".parse().unwrap();
-        let p = url_policy(r(), 1000, 600, None, None, Some(ip)).unwrap();
+        let p = url_policy(r(), 1000, 600, 0, None, None, Some(ip)).unwrap();
         assert_eq!(p.ip_address, Some(Cidr::single(ip)));
         assert_eq!(
-            url_policy(r(), u64::MAX - 5, 600, None, None, None)
+            url_policy(r(), u64::MAX - 5, 600, 0, None, None, None)
                 .unwrap()
                 .date_less_than,
             u64::MAX

@@ -53,7 +53,7 @@ async fn aws_endpoint_url_drives_both_clients() {
         .await
         .unwrap();
     let key = started.key.snapshot().expect("the key loaded at start");
-    assert_eq!(key.signer.key_pair_id().as_str(), "K2JCJMDEHXQW5F");
+    assert_eq!(key.signer.signatory().key_pair_id().as_str(), "K2JCJMDEHXQW5F");
     let store = started.store.expect("an S3 store");
     assert!(store.exists("movies/movie_9/index.m3u8").await.unwrap());
     assert!(!store.exists("movies/movie_8/index.m3u8").await.unwrap());

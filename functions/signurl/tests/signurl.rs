@@ -74,7 +74,9 @@ async fn json_answer_is_a_directory_policy_with_prefixed_copies() {
     assert_eq!(header(&r, "content-type"), Some("application/json"));
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
     let body = json_body(&r);
-    assert_eq!(body["expires"], NOW + 21_600);
+    // URL_TTL_SECONDS rounded down to EXPIRY_GRANULARITY_SECONDS (60).
+    assert_eq!((NOW + 21_600) % 60, 40);
+    assert_eq!(body["expires"], NOW + 21_600 - 40);
     let url = body["url"].as_str().unwrap();
     assert!(
         url.starts_with(&format!("{CF}/movies/movie_1/index.m3u8?Policy=")),
@@ -85,7 +87,7 @@ async fn json_answer_is_a_directory_policy_with_prefixed_copies() {
     for suffix in ["", "-PREFIX"] {
         let grant = v.verify_url(url, suffix, NOW, None).unwrap();
         assert_eq!(grant.policy.resource, format!("{CF}/movies/movie_1/*"));
-        assert_eq!(grant.policy.date_less_than, NOW + 21_600);
+        assert_eq!(grant.policy.date_less_than, NOW + 21_600 - 40);
         assert_eq!(grant.policy.date_greater_than, None);
         assert_eq!(grant.policy.ip_address, None);
     }
@@ -188,6 +190,7 @@ async fn ip_binding_skew_and_sha256() {
             ("NOT_BEFORE_SKEW_SECONDS", "30"),
             ("HASH_ALGORITHM", "sha256"),
             ("URL_TTL_SECONDS", "60"),
+            ("EXPIRY_GRANULARITY_SECONDS", "0"),
         ],
         EC_PEM,
         None,
@@ -289,7 +292,10 @@ async fn every_secret_format_from_secrets_manager() {
             // CF_KEY_ID and CF_URL unset: both come from the JSON secret.
             let config = SignurlConfig::from_env(&Env::from_pairs([("SM_SECRET_NAME", "x")])).unwrap();
             let key = KeyCache::load(Arc::new(source), &config.common).await.unwrap();
-            assert_eq!(key.snapshot().unwrap().signer.key_pair_id().as_str(), "KFROMSECRET");
+            assert_eq!(
+                key.snapshot().unwrap().signer.signatory().key_pair_id().as_str(),
+                "KFROMSECRET"
+            );
             let base = config
                 .common
                 .base_url(key.snapshot().unwrap().secret_cf_url.as_deref())
@@ -367,4 +373,38 @@ async fn secrets_manager_down_at_cold_start_answers_503_then_recovers() {
         (r.status_code, json_body(&r)["error_type"].as_str()),
         (503, Some("key_unavailable"))
     );
+}
+
+/// Issue 14: viewers who ask within the same EXPIRY_GRANULARITY_SECONDS
+/// window get the same URL, signed once; `0` keeps the exact expiry.
+#[tokio::test]
+async fn viewers_in_one_expiry_window_share_the_signature() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    for (granularity, same) in [("60", true), ("0", false)] {
+        let config = config(&[("EXPIRY_GRANULARITY_SECONDS", granularity)]);
+        let started = started(&config.common, &secret_file(PEM), None).await;
+        let clock = Arc::new(AtomicU64::new(NOW));
+        let tick = clock.clone();
+        let deps = Deps::new(
+            config,
+            started,
+            signurl::auth::Authorizer::open(),
+            Box::new(move || tick.load(Ordering::Relaxed)),
+        );
+        let mut urls = Vec::new();
+        // NOW % 60 == 40: NOW and NOW + 19 are in one window.
+        for at in [NOW, NOW + 19] {
+            clock.store(at, Ordering::Relaxed);
+            let r = handler(get("movie=1", json!({})), &deps).await.unwrap();
+            assert_eq!(r.status_code, 200);
+            let body = json_body(&r);
+            let url = body["url"].as_str().unwrap().to_owned();
+            let grant = verifier(PEM).verify_url(&url, "-PREFIX", at, None).unwrap();
+            assert_eq!(body["expires"], grant.policy.date_less_than);
+            urls.push(url);
+        }
+        assert_eq!(urls[0] == urls[1], same, "granularity {granularity}");
+        let expected = if same { (1, 1) } else { (0, 2) };
+        assert_eq!((deps.signatures.hits(), deps.signatures.misses()), expected);
+    }
 }

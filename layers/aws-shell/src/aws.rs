@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{CommonConfig, KeySourceConfig};
+use crate::key::{KeySource, KmsKey};
 use crate::secret::{FileSecret, SecretsManagerSecret};
 use crate::store::{FsStore, S3Store};
-use crate::{Backoff, ObjectStore, SecretSource};
+use crate::{Backoff, ObjectStore};
 use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
 
 fn timeouts() -> TimeoutConfig {
@@ -54,6 +55,11 @@ pub fn s3_client(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+/// A KMS client.
+pub fn kms_client(config: &SdkConfig) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(config)
+}
+
 /// A Secrets Manager client.
 pub fn secrets_client(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(config)
@@ -79,20 +85,27 @@ pub fn describe_sdk_error(e: &(dyn std::error::Error + 'static)) -> String {
 /// The SDK configuration (region, credentials) is loaded only when an AWS
 /// service is used, so that a local run with a key file and a media folder
 /// needs no AWS settings at all.
-pub async fn io_from_config(
-    config: &CommonConfig,
-    bucket: Option<&str>,
-) -> (Arc<dyn SecretSource>, Option<Arc<dyn ObjectStore>>) {
+pub async fn io_from_config(config: &CommonConfig, bucket: Option<&str>) -> (KeySource, Option<Arc<dyn ObjectStore>>) {
     let mut sdk: Option<SdkConfig> = None;
-    let source: Arc<dyn SecretSource> = match &config.key_source {
-        KeySourceConfig::File(path) => Arc::new(FileSecret::new(path.clone())),
+    let source = match &config.key_source {
+        KeySourceConfig::File(path) => KeySource::Secret(Arc::new(FileSecret::new(path.clone()))),
         KeySourceConfig::SecretsManager(id) => {
             let loaded = sdk.insert(sdk_config_from_env().await);
-            Arc::new(SecretsManagerSecret::new(
+            KeySource::Secret(Arc::new(SecretsManagerSecret::new(
                 secrets_client(loaded),
                 id.clone(),
                 Backoff::default(),
-            ))
+            )))
+        }
+        KeySourceConfig::Kms { key_id, key_pair_id } => {
+            let loaded = sdk.insert(sdk_config_from_env().await);
+            KeySource::Kms(KmsKey {
+                client: kms_client(loaded),
+                key_id: key_id.clone(),
+                key_pair_id: key_pair_id.clone(),
+                max_concurrent: config.kms_max_concurrent,
+                backoff: Backoff::default(),
+            })
         }
     };
     let store: Option<Arc<dyn ObjectStore>> = match (bucket, &config.local_media_dir) {

@@ -104,6 +104,10 @@ settings! {
         "secret name or ARN: a PEM, base64 of a PEM, or JSON `{\"key_pair_id\",\"private_key\",\"cf_url\",\"public_keys\"}`";
     SIGNING_KEY_FILE = "SIGNING_KEY_FILE", Signing, Both, None, "",
         "local runs: a file with the secret in any of those formats";
+    KMS_KEY_ID = "KMS_KEY_ID", Signing, Both, None, "unset (the key comes from the secret)",
+        "sign with this AWS KMS key instead (id, ARN or alias; `SIGN_VERIFY`, `RSA_2048` or `ECC_NIST_P256`): no private key is ever read; needs `CF_KEY_ID` and `CF_URL`, excludes `SM_SECRET_NAME` and `SIGNING_KEY_FILE`; URLs carry `Hash-Algorithm=SHA256`";
+    KMS_MAX_CONCURRENT_SIGNS = "KMS_MAX_CONCURRENT_SIGNS", Signing, Both, Some("16"), "",
+        "KMS mode: `Sign` calls one request runs at a time (1 to 256), each retried with backoff; a throttle that outlasts the retries answers 503 `key_unavailable`";
     KEY_PREFIX = "KEY_PREFIX", Signing, Both, Some("-PREFIX"), "",
         "suffix of the credential copies that survive CloudFront: 1 to 64 of letters, digits, `-`, `_`, `.`";
     HASH_ALGORITHM = "HASH_ALGORITHM", Signing, Both, Some("sha1"), "", "`sha1` or `sha256`";
@@ -127,6 +131,8 @@ settings! {
         "`{movie}` must be in the directory part; the policy resource is `CF_URL/<dir>/*`; movie ids match `[A-Za-z0-9_-]{1,64}`";
     URL_TTL_SECONDS = "URL_TTL_SECONDS", Signing, Signurl, Some("21600"), "",
         "URL lifetime (6 h, 1 s to 366 days): it must outlive the viewing session";
+    EXPIRY_GRANULARITY_SECONDS = "EXPIRY_GRANULARITY_SECONDS", Signing, Both, Some("60"), "",
+        "signurl rounds the expiry it issues down to a multiple of this (never to or before now), and the rewriter its outgoing `DateLessThan` (never later than the incoming), so that viewers starting within the same window (no IP binding, no skew) get byte-identical policies and share signatures; `0` for exact; 0 to 86400";
     NOT_BEFORE_SKEW_SECONDS = "NOT_BEFORE_SKEW_SECONDS", Signing, Signurl, Some("0"), "`0` (no `DateGreaterThan`)",
         "`DateGreaterThan = now - skew`";
     CHECK_PLAYLIST_EXISTS = "CHECK_PLAYLIST_EXISTS", Signing, Signurl, Some("false"), "",
@@ -399,6 +405,13 @@ pub enum KeySourceConfig {
     SecretsManager(String),
     /// A local file (`SIGNING_KEY_FILE`), for local runs.
     File(PathBuf),
+    /// A key in AWS KMS (`KMS_KEY_ID`, with `CF_KEY_ID`): no private key in the process.
+    Kms {
+        /// `KMS_KEY_ID`: id, ARN or alias.
+        key_id: String,
+        /// `CF_KEY_ID`.
+        key_pair_id: KeyPairId,
+    },
 }
 
 /// The allowed CORS origins (`CORS_ALLOWED_ORIGINS`), validated.
@@ -456,6 +469,10 @@ pub struct CommonConfig {
     pub hash: HashAlgorithm,
     /// `KEY_REFRESH_SECONDS`.
     pub key_refresh: Duration,
+    /// `KMS_MAX_CONCURRENT_SIGNS`.
+    pub kms_max_concurrent: usize,
+    /// `EXPIRY_GRANULARITY_SECONDS` (0: exact), see [`cloudfront_sign::round_expiry`].
+    pub expiry_granularity: u64,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors: Cors,
     /// `BIND_VIEWER_IP`.
@@ -470,10 +487,30 @@ pub struct CommonConfig {
 impl CommonConfig {
     /// Reads the shared variables.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let key_source = match (env.get(&SM_SECRET_NAME), env.get(&SIGNING_KEY_FILE)) {
-            (Some(name), _) => KeySourceConfig::SecretsManager(name.to_owned()),
-            (None, Some(path)) => KeySourceConfig::File(path.into()),
-            (None, None) => {
+        let key_source = match (
+            env.get(&KMS_KEY_ID),
+            env.get(&SM_SECRET_NAME),
+            env.get(&SIGNING_KEY_FILE),
+        ) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(ConfigError::new(
+                    &KMS_KEY_ID,
+                    "excludes SM_SECRET_NAME and SIGNING_KEY_FILE: the key is in KMS or in the secret, not both",
+                ));
+            }
+            (Some(id), None, None) => {
+                let key_pair_id = env
+                    .get(&CF_KEY_ID)
+                    .ok_or_else(|| ConfigError::new(&CF_KEY_ID, "is required with KMS_KEY_ID"))?;
+                KeySourceConfig::Kms {
+                    key_id: id.to_owned(),
+                    key_pair_id: KeyPairId::new(key_pair_id)
+                        .map_err(|e| ConfigError::new(&CF_KEY_ID, e.to_string()))?,
+                }
+            }
+            (None, Some(name), _) => KeySourceConfig::SecretsManager(name.to_owned()),
+            (None, None, Some(path)) => KeySourceConfig::File(path.into()),
+            (None, None, None) => {
                 return Err(ConfigError::new(
                     &SM_SECRET_NAME,
                     "is required (or SIGNING_KEY_FILE for local runs) but neither is set",
@@ -490,7 +527,20 @@ impl CommonConfig {
             .get(&CF_URL)
             .map(|url| BaseUrl::parse(url).map_err(|r| ConfigError::new(&CF_URL, r)))
             .transpose()?;
-        let hash: HashAlgorithm = env.parse_required(&HASH_ALGORITHM)?;
+        let mut hash: HashAlgorithm = env.parse_required(&HASH_ALGORITHM)?;
+        if let KeySourceConfig::Kms { .. } = key_source {
+            // KMS signs SHA-256 digests only; the secret's key_pair_id and
+            // cf_url do not exist in this mode.
+            if env.explicit(&HASH_ALGORITHM).is_some() && hash != HashAlgorithm::Sha256 {
+                return Err(ConfigError::new(
+                    &HASH_ALGORITHM,
+                    "must be sha256 (or unset) with KMS_KEY_ID",
+                ));
+            }
+            hash = HashAlgorithm::Sha256;
+            env.required(&CF_URL)
+                .map_err(|_| ConfigError::new(&CF_URL, "is required with KMS_KEY_ID"))?;
+        }
         Ok(CommonConfig {
             cf_url,
             key_pair_id,
@@ -498,6 +548,8 @@ impl CommonConfig {
             key_suffix,
             hash,
             key_refresh: Duration::from_secs(env.number(&KEY_REFRESH_SECONDS, 0..=31_622_400)?),
+            kms_max_concurrent: usize::try_from(env.number(&KMS_MAX_CONCURRENT_SIGNS, 1..=256)?).unwrap_or(16),
+            expiry_granularity: env.number(&EXPIRY_GRANULARITY_SECONDS, 0..=86_400)?,
             cors: Cors::new(env.list(&CORS_ALLOWED_ORIGINS)).map_err(|r| ConfigError::new(&CORS_ALLOWED_ORIGINS, r))?,
             bind_viewer_ip: env.flag(&BIND_VIEWER_IP)?.unwrap_or(false),
             local_media_dir: env.get(&LOCAL_MEDIA_DIR).map(PathBuf::from),

@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 use cloudfront_sign::{HashAlgorithm, KeyPairId, UrlSigner, VerifyingKey};
 use thiserror::Error;
 
+use crate::Backoff;
 use crate::config::{CommonConfig, ConfigError, resolve_key_pair_id};
 use crate::secret::{SecretError, SecretSource};
+use crate::signing::{KmsSigner, LocalSigner, PolicySigner, SignError};
 
 /// Why the key could not be loaded.
 #[derive(Debug, Error)]
@@ -33,20 +35,68 @@ pub enum KeyError {
     /// The key cannot sign (e.g. an RSA key below 2048 bits).
     #[error("signing key: {0}")]
     Key(#[from] cloudfront_sign::Error),
+    /// The KMS key could not be read (`GetPublicKey`) or cannot sign for CloudFront.
+    #[error(transparent)]
+    Kms(#[from] SignError),
 }
 
 impl KeyError {
-    /// Whether the cause is that Secrets Manager could not be reached.
+    /// Whether the cause is that Secrets Manager or KMS could not be reached.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, KeyError::Secret(e) if e.is_transient())
+        match self {
+            KeyError::Secret(e) => e.is_transient(),
+            KeyError::Kms(e) => matches!(e, SignError::Unavailable(_)),
+            _ => false,
+        }
+    }
+}
+
+/// A key in AWS KMS, as [`KeyCache::load_lazy_from`] reads it.
+#[derive(Debug, Clone)]
+pub struct KmsKey {
+    /// The KMS client.
+    pub client: aws_sdk_kms::Client,
+    /// `KMS_KEY_ID`.
+    pub key_id: String,
+    /// `CF_KEY_ID`.
+    pub key_pair_id: KeyPairId,
+    /// `KMS_MAX_CONCURRENT_SIGNS`.
+    pub max_concurrent: usize,
+    /// The retries of each call.
+    pub backoff: Backoff,
+}
+
+/// Where a [`KeyCache`] loads its key from.
+#[derive(Clone)]
+pub enum KeySource {
+    /// A secret holding the private key (Secrets Manager or a file).
+    Secret(Arc<dyn SecretSource>),
+    /// A key in AWS KMS.
+    Kms(KmsKey),
+}
+
+use KeySource as Source;
+
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Secret(source) => source.describe(),
+            Source::Kms(kms) => format!("KMS key {}", kms.key_id),
+        }
     }
 }
 
 /// A key ready to sign with.
 #[derive(Debug)]
 pub struct LoadedKey {
-    /// The signer (key pair id, key, hash algorithm).
-    pub signer: UrlSigner,
+    /// The signer: the local key from the secret, or the KMS key.
+    pub signer: Arc<dyn PolicySigner>,
     /// The secret's `cf_url` field, if any (fallback for `CF_URL`).
     pub secret_cf_url: Option<String>,
     /// The secret's `public_keys`: the key group's other trusted keys.
@@ -57,7 +107,7 @@ pub struct LoadedKey {
 
 /// The signing key with its refresh schedule.
 pub struct KeyCache {
-    source: Arc<dyn SecretSource>,
+    source: Source,
     key_pair_id: Option<KeyPairId>,
     hash: HashAlgorithm,
     refresh: Duration,
@@ -79,16 +129,29 @@ impl KeyCache {
     /// Loads the key from `source` (the source retries) with the key pair id
     /// and hash from `config`.
     pub async fn load(source: Arc<dyn SecretSource>, config: &CommonConfig) -> Result<Self, KeyError> {
-        let key = fetch(source.as_ref(), config.key_pair_id.as_ref(), config.hash, 0).await?;
-        Ok(Self::with_key(source, config, key))
+        let source = Source::Secret(source);
+        let key = fetch(&source, config.key_pair_id.as_ref(), config.hash, 0).await?;
+        Ok(Self::build(source, config, Some(key)))
+    }
+
+    /// Like [`load_lazy`](Self::load_lazy), from either source. For a key in
+    /// KMS it reads the public key (`GetPublicKey`, again after each
+    /// `KEY_REFRESH_SECONDS`); signatures are `kms:Sign` calls, and no
+    /// private key is ever read.
+    pub async fn load_lazy_from(source: KeySource, config: &CommonConfig) -> Result<Self, KeyError> {
+        Self::lazy(source, config).await
     }
 
     /// Like [`load`](Self::load), but when the secret is only unavailable
     /// (transient), starts without a key and loads it on the first request
     /// that finds the service back. Other errors are returned.
     pub async fn load_lazy(source: Arc<dyn SecretSource>, config: &CommonConfig) -> Result<Self, KeyError> {
-        match fetch(source.as_ref(), config.key_pair_id.as_ref(), config.hash, 0).await {
-            Ok(key) => Ok(Self::with_key(source, config, key)),
+        Self::lazy(Source::Secret(source), config).await
+    }
+
+    async fn lazy(source: Source, config: &CommonConfig) -> Result<Self, KeyError> {
+        match fetch(&source, config.key_pair_id.as_ref(), config.hash, 0).await {
+            Ok(key) => Ok(Self::build(source, config, Some(key))),
             Err(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "signing key unavailable at cold start; requests answer 503 until it loads");
                 let cache = Self::build(source, config, None);
@@ -101,10 +164,10 @@ impl KeyCache {
 
     /// A cache that starts from an already loaded key.
     pub fn with_key(source: Arc<dyn SecretSource>, config: &CommonConfig, key: LoadedKey) -> Self {
-        Self::build(source, config, Some(key))
+        Self::build(Source::Secret(source), config, Some(key))
     }
 
-    fn build(source: Arc<dyn SecretSource>, config: &CommonConfig, key: Option<LoadedKey>) -> Self {
+    fn build(source: Source, config: &CommonConfig, key: Option<LoadedKey>) -> Self {
         KeyCache {
             source,
             key_pair_id: config.key_pair_id.clone(),
@@ -145,18 +208,17 @@ impl KeyCache {
         }
         let retry_after = self.refresh.min(Duration::from_secs(60));
         let generation = old.as_ref().map_or(0, |k| k.generation + 1);
-        match fetch(self.source.as_ref(), self.key_pair_id.as_ref(), self.hash, generation).await {
+        match fetch(&self.source, self.key_pair_id.as_ref(), self.hash, generation).await {
             Ok(new) => {
                 self.set_next(Instant::now() + self.refresh);
                 if let Some(old) = &old
-                    && new.signer.key_pair_id() == old.signer.key_pair_id()
-                    && new.signer.verifying_key() == old.signer.verifying_key()
+                    && new.signer.signatory() == old.signer.signatory()
                     && new.public_keys == old.public_keys
                 {
-                    tracing::info!(key_pair_id = %old.signer.key_pair_id(), "signing key refreshed, unchanged");
+                    tracing::info!(key_pair_id = %old.signer.signatory().key_pair_id(), "signing key refreshed, unchanged");
                     return Ok(old.clone());
                 }
-                tracing::info!(key_pair_id = %new.signer.key_pair_id(), generation = new.generation, "signing key loaded");
+                tracing::info!(key_pair_id = %new.signer.signatory().key_pair_id(), generation = new.generation, "signing key loaded");
                 let new = Arc::new(new);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(new.clone());
                 Ok(new)
@@ -185,16 +247,35 @@ impl KeyCache {
 }
 
 async fn fetch(
-    source: &dyn SecretSource,
+    source: &Source,
     key_pair_id: Option<&KeyPairId>,
     hash: HashAlgorithm,
     generation: u64,
 ) -> Result<LoadedKey, KeyError> {
+    let source = match source {
+        Source::Secret(source) => source,
+        Source::Kms(kms) => {
+            let signer = KmsSigner::connect(
+                kms.client.clone(),
+                &kms.key_id,
+                kms.key_pair_id.clone(),
+                kms.max_concurrent,
+                kms.backoff,
+            )
+            .await?;
+            return Ok(LoadedKey {
+                signer: Arc::new(signer),
+                secret_cf_url: None,
+                public_keys: Vec::new(),
+                generation,
+            });
+        }
+    };
     let material = source.load().await?;
     let id = resolve_key_pair_id(key_pair_id, material.key_pair_id.as_deref())?;
-    let signer = UrlSigner::new(id, material.key, hash);
+    let signer = LocalSigner::new(UrlSigner::new(id, material.key, hash));
     Ok(LoadedKey {
-        signer,
+        signer: Arc::new(signer),
         secret_cf_url: material.cf_url,
         public_keys: material.public_keys,
         generation,
@@ -225,7 +306,10 @@ mod tests {
         ]);
         let config = CommonConfig::from_env(&env).unwrap();
         let cache = KeyCache::load(Arc::new(FileSecret::new(&path)), &config).await.unwrap();
-        assert_eq!(cache.snapshot().unwrap().signer.key_pair_id().as_str(), "KA");
+        assert_eq!(
+            cache.snapshot().unwrap().signer.signatory().key_pair_id().as_str(),
+            "KA"
+        );
         // Same content: same generation.
         assert_eq!(cache.current().await.unwrap().generation, 0);
         // Rotated.
@@ -235,11 +319,11 @@ mod tests {
         )
         .unwrap();
         let k = cache.current().await.unwrap();
-        assert_eq!((k.signer.key_pair_id().as_str(), k.generation), ("KB", 1));
+        assert_eq!((k.signer.signatory().key_pair_id().as_str(), k.generation), ("KB", 1));
         // Broken secret: the old key stays.
         std::fs::write(&path, "garbage").unwrap();
         let k = cache.current().await.unwrap();
-        assert_eq!((k.signer.key_pair_id().as_str(), k.generation), ("KB", 1));
+        assert_eq!((k.signer.signatory().key_pair_id().as_str(), k.generation), ("KB", 1));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -264,7 +348,10 @@ mod tests {
         let cache = KeyCache::load_lazy(Arc::new(Flaky(0.into())), &config).await.unwrap();
         assert!(cache.snapshot().is_none());
         assert!(cache.current().await.unwrap_err().is_unavailable());
-        assert_eq!(cache.current().await.unwrap().signer.key_pair_id().as_str(), "KA");
+        assert_eq!(
+            cache.current().await.unwrap().signer.signatory().key_pair_id().as_str(),
+            "KA"
+        );
         assert!(cache.snapshot().is_some());
         // A secret that is there but invalid still fails the cold start.
         struct Bad;

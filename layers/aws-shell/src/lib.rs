@@ -36,14 +36,16 @@ pub mod key;
 pub mod retry;
 pub mod secret;
 pub mod shell;
+pub mod signing;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::{BaseUrl, CommonConfig, ConfigError, Env, KeySourceConfig, RewriterConfig, SignurlConfig};
-pub use key::{KeyCache, LoadedKey};
+pub use key::{KeyCache, KeySource, KmsKey, LoadedKey};
 pub use retry::Backoff;
 pub use secret::{SecretError, SecretMaterial, SecretSource};
+pub use signing::{KmsSigner, LocalSigner, PolicySigner, SignError};
 pub use store::{Conditional, ObjectStore, StoreError};
 
 /// Seconds since the Unix epoch, from the system clock (0 if it is before 1970).

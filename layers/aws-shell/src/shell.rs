@@ -107,8 +107,8 @@ pub struct Started {
 /// store from `config`, the key, then the base URL (which the secret may
 /// name). `bucket` is `None` for a function that reads no objects.
 pub async fn start(config: &CommonConfig, bucket: Option<&str>) -> Result<Started, StartError> {
-    let (secret, store) = crate::aws::io_from_config(config, bucket).await;
-    let key = KeyCache::load_lazy(secret, config).await?;
+    let (source, store) = crate::aws::io_from_config(config, bucket).await;
+    let key = KeyCache::load_lazy_from(source, config).await?;
     let secret_cf_url = key.snapshot().and_then(|k| k.secret_cf_url.clone());
     let base_url = config.base_url(secret_cf_url.as_deref())?;
     Ok(Started { key, base_url, store })

@@ -341,3 +341,184 @@ impl Drop for MotoServer {
         let _ = self.child.wait();
     }
 }
+
+/// A fresh KMS signing key in moto (`RSA_2048` or `ECC_NIST_P256`, `SIGN_VERIFY`):
+/// its id and its public key (SPKI DER), read back with `GetPublicKey`.
+pub async fn kms_key(endpoint: &str, spec: &str) -> (String, Vec<u8>) {
+    let sdk = crate::aws::sdk_config_for_endpoint(endpoint).await;
+    let kms = crate::aws::kms_client(&sdk);
+    let created = kms
+        .create_key()
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .key_spec(aws_sdk_kms::types::KeySpec::from(spec))
+        .send()
+        .await
+        .expect("moto creates the key");
+    let id = created.key_metadata().expect("key metadata").key_id().to_owned();
+    let public = kms.get_public_key().key_id(&id).send().await.expect("GetPublicKey");
+    (id, public.public_key().expect("a public key").as_ref().to_vec())
+}
+
+/// The KMS key `key_id` at `endpoint`, as a function's key source (`CF_KEY_ID` [`KEY_ID`]).
+pub async fn kms_source(endpoint: &str, key_id: &str) -> crate::KeySource {
+    let sdk = crate::aws::sdk_config_for_endpoint(endpoint).await;
+    crate::KeySource::Kms(crate::KmsKey {
+        client: crate::aws::kms_client(&sdk),
+        key_id: key_id.to_owned(),
+        key_pair_id: crate::config::resolve_key_pair_id(Some(&KEY_ID.parse().expect("a key id")), None)
+            .expect("a key id"),
+        max_concurrent: 4,
+        backoff: fast(),
+    })
+}
+
+/// What the cold start builds in KMS mode: the key from `source`, lazily
+/// (an unreachable KMS starts without a key and answers 503).
+pub async fn started_kms(
+    config: &CommonConfig,
+    source: crate::KeySource,
+    store: Option<Arc<dyn ObjectStore>>,
+) -> Started {
+    let key = KeyCache::load_lazy_from(source, config)
+        .await
+        .expect("a KMS key source");
+    let base_url = config.base_url(None).expect("a base URL");
+    Started { key, base_url, store }
+}
+
+/// A fake KMS on a free loopback port: `GetPublicKey` answers `public_key`
+/// (SPKI DER) for an `RSA_2048` or `ECC_NIST_P256` key, `Sign` is always
+/// throttled. Counts the `Sign` calls; runs until the process exits.
+pub struct ThrottlingKms {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    signs: Arc<AtomicUsize>,
+}
+
+impl ThrottlingKms {
+    /// Starts it.
+    pub fn start(spec: &str, public_key: &[u8]) -> Self {
+        use base64::Engine as _;
+        use std::io::{BufRead as _, BufReader, Read as _};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
+        let signs = Arc::new(AtomicUsize::new(0));
+        let counter = signs.clone();
+        let algorithm = if spec == "RSA_2048" {
+            "RSASSA_PKCS1_V1_5_SHA_256"
+        } else {
+            "ECDSA_SHA_256"
+        };
+        let public = json!({
+            "KeyId": "fake",
+            "KeySpec": spec,
+            "KeyUsage": "SIGN_VERIFY",
+            "PublicKey": base64::engine::general_purpose::STANDARD.encode(public_key),
+            "SigningAlgorithms": [algorithm],
+        })
+        .to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (counter, public) = (counter.clone(), public.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream);
+                    loop {
+                        let (mut target, mut length) = (String::new(), 0usize);
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let line = line.trim_end();
+                            if line.is_empty() {
+                                break;
+                            }
+                            if let Some((name, value)) = line.split_once(':') {
+                                match name.trim().to_ascii_lowercase().as_str() {
+                                    "x-amz-target" => target = value.trim().to_owned(),
+                                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                                    _ => {}
+                                }
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let (status, answer) = if target.ends_with("GetPublicKey") {
+                            ("200 OK", public.clone())
+                        } else {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            (
+                                "400 Bad Request",
+                                json!({"__type": "ThrottlingException", "message": "Rate exceeded"}).to_string(),
+                            )
+                        };
+                        let response = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                        if reader.get_mut().write_all(response.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        ThrottlingKms { endpoint, signs }
+    }
+
+    /// `Sign` calls answered so far.
+    pub fn signs(&self) -> usize {
+        self.signs.load(Ordering::SeqCst)
+    }
+}
+
+/// Verifies, with Python's `cryptography` (independently of our Rust
+/// code), that each `(policy bytes, signature)` was signed by the key whose
+/// SPKI DER is `public_key`, with SHA-256 (RSA PKCS#1 v1.5 or ECDSA DER).
+/// Panics with Python's answer otherwise.
+pub fn verify_in_python(manifest_dir: &str, public_key: &[u8], signed: &[(Vec<u8>, Vec<u8>)]) {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let python = Path::new(manifest_dir).join("../../.venv/bin/python");
+    let input = json!({
+        "public_key": b64(public_key),
+        "signed": signed.iter().map(|(m, s)| json!([b64(m), b64(s)])).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let script = r#"
+import base64, json, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+data = json.load(sys.stdin)
+key = serialization.load_der_public_key(base64.b64decode(data["public_key"]))
+for message, signature in data["signed"]:
+    message, signature = base64.b64decode(message), base64.b64decode(signature)
+    if isinstance(key, rsa.RSAPublicKey):
+        key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+print("verified", len(data["signed"]))
+"#;
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write to python");
+    let out = child.wait_with_output().expect("python runs");
+    assert!(
+        out.status.success(),
+        "python refused a signature: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

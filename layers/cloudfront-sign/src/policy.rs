@@ -162,6 +162,26 @@ pub fn canned_policy_json(resource: &str, expires: u64) -> String {
     Policy::new(resource, expires).to_json()
 }
 
+/// `expires` rounded down to a multiple of `granularity` seconds, so that
+/// viewers who start within the same window get byte-identical policies and
+/// so share signatures. Never later than `expires`; `expires` itself when
+/// `granularity` is 0 (exact) or when the rounded time would not be after
+/// `now` (a credential must not be dead on arrival).
+///
+/// ```
+/// use cloudfront_sign::round_expiry;
+/// assert_eq!(round_expiry(1_000_119, 60, 1_000_000), 1_000_080);
+/// assert_eq!(round_expiry(1_000_119, 0, 1_000_000), 1_000_119);
+/// assert_eq!(round_expiry(1_000_030, 60, 1_000_025), 1_000_030); // 1_000_020 would be past
+/// ```
+pub fn round_expiry(expires: u64, granularity: u64, now: u64) -> u64 {
+    if granularity == 0 {
+        return expires;
+    }
+    let rounded = expires - expires % granularity;
+    if rounded > now { rounded } else { expires }
+}
+
 fn only_keys(object: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), Error> {
     match object.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(unknown) => Err(Error::Policy(format!(
@@ -227,6 +247,24 @@ impl Write for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_rounds_down_never_later_never_dead() {
+        for (expires, granularity, now, want) in [
+            (1_000_119, 60, 1_000_000, 1_000_080),
+            (1_000_080, 60, 1_000_000, 1_000_080),
+            (1_000_119, 1, 1_000_000, 1_000_119),
+            (1_000_119, 0, 1_000_000, 1_000_119),
+            (1_000_059, 60, 1_000_000, 1_000_020),
+            (1_000_059, 60, 1_000_020, 1_000_059),
+            (1_000_061, 60, 1_000_020, 1_000_061),
+            (u64::MAX, 60, 0, u64::MAX - u64::MAX % 60),
+        ] {
+            let got = round_expiry(expires, granularity, now);
+            assert_eq!(got, want, "{expires} {granularity} {now}");
+            assert!(got <= expires && got > now);
+        }
+    }
 
     #[test]
     fn canned_policy_is_compact_in_documented_order() {

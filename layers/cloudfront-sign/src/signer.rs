@@ -2,63 +2,68 @@
 
 use crate::{
     Credential, CredentialPolicy, Error, HashAlgorithm, KeyKind, KeyPairId, KeySuffix, MAX_URL_BYTES, Policy,
-    RESERVED_PARAMS, SigningKey, VerifyingKey, canned_policy_json, encoding,
+    RESERVED_PARAMS, Signatory, SigningKey, VerifyingKey, canned_policy_json, encoding,
 };
 
 /// Signs CloudFront URLs with one key.
 #[derive(Debug, Clone)]
 pub struct UrlSigner {
-    key_pair_id: KeyPairId,
+    signatory: Signatory,
     key: SigningKey,
-    hash: HashAlgorithm,
-    fingerprint: [u8; 32],
 }
 
 impl UrlSigner {
     /// A signer for the CloudFront public key `key_pair_id`. Every part is
     /// already valid, so nothing can fail here.
     pub fn new(key_pair_id: KeyPairId, key: SigningKey, hash: HashAlgorithm) -> Self {
-        let fingerprint = key.verifying_key().fingerprint();
         UrlSigner {
-            key_pair_id,
+            signatory: Signatory::new(key_pair_id, key.verifying_key(), hash),
             key,
-            hash,
-            fingerprint,
         }
+    }
+
+    /// The public side: key pair id, hash, public key (what a plan needs).
+    pub fn signatory(&self) -> &Signatory {
+        &self.signatory
     }
 
     /// The fingerprint of the key ([`VerifyingKey::fingerprint`], computed
     /// once): with the key pair id and the hash, what tells two signers'
     /// signatures apart.
     pub fn fingerprint(&self) -> [u8; 32] {
-        self.fingerprint
+        self.signatory.fingerprint()
     }
 
     /// The key pair id that goes into `Key-Pair-Id`.
     pub fn key_pair_id(&self) -> &KeyPairId {
-        &self.key_pair_id
+        self.signatory.key_pair_id()
     }
 
     /// The hash algorithm of every signature this signer makes.
     pub fn hash(&self) -> HashAlgorithm {
-        self.hash
+        self.signatory.hash()
     }
 
     /// The kind of key, for logs.
     pub fn key_kind(&self) -> KeyKind {
-        self.key.kind()
+        self.signatory.key_kind()
     }
 
     /// The longest `Signature` value this signer writes, in characters:
     /// exact for RSA, the bound for ECDSA (see [`KeyKind::max_signature_bytes`]).
     /// Known before signing, so the length of a signed URL is too.
     pub fn max_encoded_signature_len(&self) -> usize {
-        encoding::encoded_len(self.key.kind().max_signature_bytes())
+        self.signatory.max_encoded_signature_len()
     }
 
     /// The public half of the key.
     pub fn verifying_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+        self.signatory.verifying_key().clone()
+    }
+
+    /// The signature of `message` (policy bytes) with this signer's hash, raw.
+    pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.key.sign(message, self.hash())
     }
 
     /// Signs a custom policy: the credential to append to any URL it covers.
@@ -68,9 +73,9 @@ impl UrlSigner {
             policy: CredentialPolicy::Custom {
                 encoded: encoding::encode(json.as_bytes()),
             },
-            signature: encoding::encode(&self.key.sign(json.as_bytes(), self.hash)?),
-            key_pair_id: self.key_pair_id.to_string(),
-            hash: self.hash,
+            signature: encoding::encode(&self.sign_bytes(json.as_bytes())?),
+            key_pair_id: self.key_pair_id().to_string(),
+            hash: self.hash(),
         })
     }
 
@@ -89,9 +94,9 @@ impl UrlSigner {
         let json = canned_policy_json(url, expires);
         Ok(Credential {
             policy: CredentialPolicy::Canned { expires },
-            signature: encoding::encode(&self.key.sign(json.as_bytes(), self.hash)?),
-            key_pair_id: self.key_pair_id.to_string(),
-            hash: self.hash,
+            signature: encoding::encode(&self.sign_bytes(json.as_bytes())?),
+            key_pair_id: self.key_pair_id().to_string(),
+            hash: self.hash(),
         })
     }
 
@@ -129,7 +134,7 @@ impl UrlSigner {
     }
 }
 
-fn checked_length(url: String) -> Result<String, Error> {
+pub(crate) fn checked_length(url: String) -> Result<String, Error> {
     if url.len() > MAX_URL_BYTES {
         return Err(Error::UrlTooLong(url.len()));
     }

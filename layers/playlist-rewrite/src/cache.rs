@@ -4,13 +4,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use cloudfront_sign::{HashAlgorithm, UrlSigner};
+use cloudfront_sign::{HashAlgorithm, Signatory};
 
 /// A bounded, thread-safe map from the exact bytes a signature covers, and
 /// the signer that made it, to the signature.
 ///
 /// The signer is known by its key pair id, hash algorithm and the
-/// fingerprint of its key ([`UrlSigner::fingerprint`]): a key rotated under
+/// fingerprint of its key ([`Signatory::fingerprint`]): a key rotated under
 /// the same id never finds the old key's signatures, whether or not the
 /// caller makes a new cache for it.
 ///
@@ -52,7 +52,7 @@ impl SignatureCache {
 
     /// The key of a signature: the signer's key pair id, hash algorithm and
     /// key fingerprint (hex), then the signed bytes, one per line.
-    pub(crate) fn key(signer: &UrlSigner, policy_json: &str) -> Arc<str> {
+    pub(crate) fn key(signer: &Signatory, policy_json: &str) -> Arc<str> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let key_pair_id = signer.key_pair_id().as_str();
         let hash = match signer.hash() {
@@ -106,6 +106,17 @@ impl SignatureCache {
         }
     }
 
+    /// The signature (CloudFront base64) that `signer` made of the policy
+    /// bytes `policy_json`, if cached; counted as a hit or a miss.
+    pub fn lookup(&self, signer: &Signatory, policy_json: &str) -> Option<Arc<str>> {
+        self.get(&Self::key(signer, policy_json))
+    }
+
+    /// Stores the signature (CloudFront base64) that `signer` made of `policy_json`.
+    pub fn store(&self, signer: &Signatory, policy_json: &str, signature: Arc<str>) {
+        self.insert(Self::key(signer, policy_json), signature);
+    }
+
     /// How many signatures it holds.
     pub fn len(&self) -> usize {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner).map.len()
@@ -136,12 +147,9 @@ impl SignatureCache {
 mod tests {
     use super::*;
 
-    fn signer(id: &str, pem: &str, hash: HashAlgorithm) -> UrlSigner {
-        UrlSigner::new(
-            id.parse().unwrap(),
-            cloudfront_sign::SigningKey::from_pem(pem).unwrap(),
-            hash,
-        )
+    fn signer(id: &str, pem: &str, hash: HashAlgorithm) -> Signatory {
+        let key = cloudfront_sign::SigningKey::from_pem(pem).unwrap();
+        Signatory::new(id.parse().unwrap(), key.verifying_key(), hash)
     }
 
     #[test]

@@ -57,6 +57,14 @@
 //! ([`Config::builder`], refusing with a [`ConfigError`]): a rewrite never
 //! checks them again, and fails only for the request at hand.
 //!
+//! The signing seam: [`rewrite`] signs with a [`UrlSigner`](cloudfront_sign::UrlSigner)
+//! in the process; [`plan_rewrite`] needs only the signer's public side
+//! ([`Signatory`](cloudfront_sign::Signatory)) and lists the policy bytes the
+//! cache lacks (within the budget), and [`PendingRewrite::finish`] takes their
+//! signatures, made elsewhere (a key in AWS KMS), caches them and emits the
+//! same bytes. [`Incoming::with_expiry_granularity`] rounds the outgoing
+//! window's end down so that viewers share signatures.
+//!
 //! It does no I/O and reads no clock: the window comes from the incoming
 //! grant. It does not verify the incoming credential (see
 //! [`Incoming::verify`]), fetch playlists, or compress the output.
@@ -157,7 +165,9 @@ pub use config::{Config, ConfigBuilder};
 pub use error::{ConfigError, Error};
 pub use info::{PlaylistInfo, PlaylistType};
 pub use playlist::PlaylistKind;
-pub use rewrite::{Incoming, Rewritten, Summary, Untouched, rewrite, rewrite_as_operator};
+pub use rewrite::{
+    Incoming, PendingRewrite, Rewritten, Summary, Untouched, plan_rewrite, rewrite, rewrite_as_operator,
+};
 pub use scan::URI_ATTRIBUTES;
 pub use strategy::{ChildCredential, Strategy, covers_everything_after};
 pub use uri::Reason;

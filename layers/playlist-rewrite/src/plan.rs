@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use cloudfront_sign::{Credential, CredentialPolicy, KeySuffix, MAX_URL_BYTES, Policy, UrlSigner, encoding};
+use cloudfront_sign::{Credential, CredentialPolicy, KeySuffix, MAX_URL_BYTES, Policy, Signatory, encoding};
 
 use crate::rewrite::{Incoming, Untouched};
 use crate::scan::{Site, for_each_site};
@@ -96,7 +96,7 @@ struct Lengths<'a> {
 }
 
 impl<'a> Lengths<'a> {
-    fn new(incoming: &'a Incoming, signer: &UrlSigner, suffix: &KeySuffix) -> Self {
+    fn new(incoming: &'a Incoming, signer: &Signatory, suffix: &KeySuffix) -> Self {
         let template = |policy| Credential {
             policy,
             signature: String::new(),
@@ -145,7 +145,7 @@ pub(crate) fn plan<'t>(
     cx: &Context<'_>,
     incoming: &Incoming,
     config: &Config,
-    signer: &UrlSigner,
+    signer: &Signatory,
 ) -> Result<Planned<'t>, Error> {
     let mut planner = Planner {
         incoming,

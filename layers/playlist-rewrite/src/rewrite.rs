@@ -8,12 +8,12 @@ use std::cell::Cell;
 use std::net::IpAddr;
 
 use cloudfront_sign::{
-    Credential, Denied, Grant, KeySuffix, Policy, RESERVED_PARAMS, UrlSigner, Verifier, wildcard_match,
+    Credential, Denied, Grant, KeySuffix, Policy, RESERVED_PARAMS, Signatory, UrlSigner, Verifier, wildcard_match,
 };
 
 use crate::cache::SignatureCache;
-use crate::plan::{Cred, Signing, plan};
-use crate::sign::sign;
+use crate::plan::{Cred, Planned, Signing, plan};
+use crate::sign::{Lookup, sign};
 use crate::strategy::{Strategy, covers_everything_after};
 use crate::uri::{Base, Context, Reason};
 use crate::{Config, Error, PlaylistKind, playlist, scan};
@@ -54,6 +54,18 @@ impl Incoming {
         let grant = verifier.verify_url(url, suffix, now, client_ip)?;
         let query = url.split_once('?').map_or("", |(_, q)| q);
         Ok(Incoming::new(grant, Credential::from_query(query, suffix)?))
+    }
+
+    /// The same grant with the end of its window rounded down to a multiple
+    /// of `granularity` seconds ([`cloudfront_sign::round_expiry`]: never
+    /// later than the incoming `DateLessThan`, never to or before `now`, as
+    /// is when `granularity` is 0). The outgoing policies take this window,
+    /// so viewers whose credentials end within the same window (and carry
+    /// no IP condition) get byte-identical policies and share signatures.
+    /// The credential itself, which [`Strategy::Reuse`] passes on, is kept.
+    pub fn with_expiry_granularity(mut self, granularity: u64, now: u64) -> Self {
+        self.policy.date_less_than = cloudfront_sign::round_expiry(self.policy.date_less_than, granularity, now);
+        self
     }
 
     /// The operator's own grant: a custom policy for `resource` until
@@ -137,6 +149,165 @@ pub fn rewrite(
     signer: &UrlSigner,
     cache: &SignatureCache,
 ) -> Result<Rewritten, Error> {
+    // Plan and measure (refused here when over budget), then sign, then build.
+    let (text, kind, planned) = check_and_plan(body, playlist_url, incoming, config, signer.signatory())?;
+    let signed = sign(
+        &planned.needs,
+        incoming,
+        signer,
+        cache,
+        config.strategy() == Strategy::PerUri,
+        config.max_new_signatures(),
+    )?;
+    Ok(build(
+        text,
+        kind,
+        planned,
+        signed.credentials,
+        (signed.computed, signed.reused),
+        incoming,
+        config,
+    ))
+}
+
+/// The first step of a rewrite whose signatures are made elsewhere (a key
+/// in AWS KMS, or the local key on other threads): checks, plans and
+/// measures `body` as [`rewrite`] does, and looks each distinct policy up
+/// in `cache`. [`PendingRewrite::to_sign`] lists the policy bytes still
+/// to sign (at most [`Config::max_new_signatures`] of them);
+/// [`PendingRewrite::finish`] takes their signatures and builds the answer.
+///
+/// The same errors as [`rewrite`], at the same points: a body that is not
+/// a playlist or an output over budget is refused here, before anything
+/// is to be signed.
+///
+/// ```
+/// use cloudfront_sign::{HashAlgorithm, SigningKey, UrlSigner};
+/// use playlist_rewrite::{Config, Incoming, SignatureCache, plan_rewrite, rewrite};
+///
+/// # let pem = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
+/// let signer = UrlSigner::new("K2JCJMDEHXQW5F".parse()?, SigningKey::from_pem(pem)?, HashAlgorithm::Sha256);
+/// let incoming = Incoming::operator(&signer, "https://d.example/movies/movie_1/*", 1_900_000_000)?;
+/// let playlist = b"#EXTM3U\n#EXTINF:6,\nseg_000.ts\n#EXT-X-ENDLIST\n";
+/// let url = "https://d.example/movies/movie_1/index.m3u8";
+/// let (config, cache) = (Config::default(), SignatureCache::default());
+///
+/// // Only the public side of the signer is needed to plan.
+/// let pending = plan_rewrite(playlist, url, &incoming, &config, signer.signatory(), &cache)?;
+/// let signatures = pending
+///     .to_sign()
+///     .map(|policy| signer.sign_bytes(policy))
+///     .collect::<Result<Vec<_>, _>>()?;
+/// let out = pending.finish(signatures, &cache)?;
+/// // The same bytes as the one-step rewrite (RSA signatures are deterministic).
+/// let again = rewrite(playlist, url, &incoming, &config, &signer, &SignatureCache::default())?;
+/// assert_eq!(out.body, again.body);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn plan_rewrite<'a>(
+    body: &'a [u8],
+    playlist_url: &str,
+    incoming: &'a Incoming,
+    config: &'a Config,
+    signatory: &Signatory,
+    cache: &SignatureCache,
+) -> Result<PendingRewrite<'a>, Error> {
+    let (text, kind, planned) = check_and_plan(body, playlist_url, incoming, config, signatory)?;
+    let lookup = Lookup::new(
+        &planned.needs,
+        &incoming.policy,
+        signatory,
+        cache,
+        config.max_new_signatures(),
+    );
+    Ok(PendingRewrite {
+        text,
+        kind,
+        planned,
+        lookup,
+        incoming,
+        config,
+        signatory: signatory.clone(),
+    })
+}
+
+/// A rewrite planned and measured, waiting for the signatures of
+/// [`PendingRewrite::to_sign`] (see [`plan_rewrite`]).
+pub struct PendingRewrite<'a> {
+    text: &'a str,
+    kind: PlaylistKind,
+    planned: Planned<'a>,
+    lookup: Lookup,
+    incoming: &'a Incoming,
+    config: &'a Config,
+    signatory: Signatory,
+}
+
+impl std::fmt::Debug for PendingRewrite<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRewrite")
+            .field("kind", &self.kind)
+            .field("policies", &self.planned.needs.len())
+            .field("to_sign", &self.lookup.to_sign.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingRewrite<'_> {
+    /// The exact bytes of each policy still to sign, in playlist order: the
+    /// distinct policies the cache does not hold, at most
+    /// [`Config::max_new_signatures`] of them. Each is to be signed with the
+    /// signatory's key and hash (RSA PKCS#1 v1.5 or ECDSA P-256, DER).
+    pub fn to_sign(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.lookup
+            .to_sign
+            .iter()
+            .map(|&index| self.lookup.json(index).as_bytes())
+    }
+
+    /// The distinct policies the rewrite takes, cached or not.
+    pub fn policies(&self) -> usize {
+        self.planned.needs.len()
+    }
+
+    /// Builds the answer from the raw signatures of [`to_sign`](Self::to_sign),
+    /// in its order, and puts them in `cache`. Errors when their number
+    /// differs or one is longer than the key's longest signature (the
+    /// output's size was measured with it), and with
+    /// [`Error::SigningBudget`] (after caching them) when more were missing
+    /// than the budget.
+    pub fn finish(self, signatures: Vec<Vec<u8>>, cache: &SignatureCache) -> Result<Rewritten, Error> {
+        let PendingRewrite {
+            text,
+            kind,
+            planned,
+            lookup,
+            incoming,
+            config,
+            signatory,
+        } = self;
+        let (credentials, computed) = lookup.finish(&planned.needs, signatures, &incoming.policy, &signatory, cache)?;
+        let reused = planned.needs.len() - computed;
+        Ok(build(
+            text,
+            kind,
+            planned,
+            credentials,
+            (computed, reused),
+            incoming,
+            config,
+        ))
+    }
+}
+
+/// Checks the body and plans it: the text, its kind and the plan.
+fn check_and_plan<'t>(
+    body: &'t [u8],
+    playlist_url: &str,
+    incoming: &Incoming,
+    config: &Config,
+    signatory: &Signatory,
+) -> Result<(&'t str, PlaylistKind, Planned<'t>), Error> {
     let (text, kind) = playlist::check(body, config.max_bytes())?;
     let (base, hosts) = Base::new(playlist_url, config.host_list())?;
     let defines = scan::defines(text);
@@ -154,30 +325,40 @@ pub fn rewrite(
         stale: &stale,
         expansion_left: Cell::new(config.max_bytes()),
     };
-    // Plan and measure (refused here when over budget), then sign, then build.
-    let planned = plan(text, kind, &cx, incoming, config, signer)?;
-    let signed = sign(
-        &planned.needs,
-        incoming,
-        signer,
-        cache,
-        config.strategy() == Strategy::PerUri,
-        config.max_new_signatures(),
-    )?;
-    let queries = Queries::new(signed.credentials, &planned.signings, &incoming.credential, suffix);
+    let planned = plan(text, kind, &cx, incoming, config, signatory)?;
+    Ok((text, kind, planned))
+}
+
+/// The answer: `text` with the credentials inserted, and the summary
+/// (`counts`: signatures computed and reused).
+fn build(
+    text: &str,
+    kind: PlaylistKind,
+    planned: Planned<'_>,
+    credentials: Vec<Credential>,
+    (computed, reused): (usize, usize),
+    incoming: &Incoming,
+    config: &Config,
+) -> Rewritten {
+    let queries = Queries::new(
+        credentials,
+        &planned.signings,
+        &incoming.credential,
+        config.key_suffix(),
+    );
     let summary = Summary {
         kind,
         uris_signed: planned.signings.len(),
         untouched: planned.untouched,
-        signatures_computed: signed.computed,
-        signatures_reused: signed.reused,
+        signatures_computed: computed,
+        signatures_reused: reused,
     };
     let body = if planned.signings.is_empty() {
         text.to_owned()
     } else {
         emit(text, &planned.signings, &queries)
     };
-    Ok(Rewritten { body, summary })
+    Rewritten { body, summary }
 }
 
 /// The query text of each credential, written once: `(plain, suffixed)`,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cloudfront_sign::{Credential, CredentialPolicy, Policy, UrlSigner, canned_policy_json, encoding};
+use cloudfront_sign::{Credential, CredentialPolicy, Policy, Signatory, UrlSigner, canned_policy_json, encoding};
 
 use crate::Error;
 use crate::cache::SignatureCache;
@@ -45,7 +45,10 @@ pub(crate) fn sign(
     let (mut needed, mut computed) = (0usize, 0usize);
     for batch in needs.chunks(BATCH) {
         let jsons: Vec<String> = batch.iter().map(|need| policy_json(need, window)).collect();
-        let keys: Vec<Arc<str>> = jsons.iter().map(|json| SignatureCache::key(signer, json)).collect();
+        let keys: Vec<Arc<str>> = jsons
+            .iter()
+            .map(|json| SignatureCache::key(signer.signatory(), json))
+            .collect();
         let mut signatures: Vec<Option<Arc<str>>> = keys.iter().map(|key| cache.get(key)).collect();
         let missing: Vec<usize> = (0..batch.len()).filter(|&i| signatures[i].is_none()).collect();
         needed += missing.len();
@@ -62,7 +65,7 @@ pub(crate) fn sign(
             continue;
         }
         for ((need, signature), json) in batch.iter().zip(signatures).zip(&jsons) {
-            credentials.push(credential(need, json, signature, window, signer));
+            credentials.push(credential(need, json, signature, window, signer.signatory()));
         }
     }
     if needed > computed {
@@ -77,6 +80,100 @@ pub(crate) fn sign(
         computed,
         reused: needs.len() - computed,
     })
+}
+
+/// The two-step path: each need's policy bytes and cached signature, and
+/// which of the missing ones are to be signed now (at most the budget).
+pub(crate) struct Lookup {
+    jsons: Vec<String>,
+    keys: Vec<Arc<str>>,
+    signatures: Vec<Option<Arc<str>>>,
+    /// Indexes of the needs to sign now, in playlist order.
+    pub to_sign: Vec<usize>,
+    /// Signatures missing from the cache, all told.
+    needed: usize,
+    budget: usize,
+}
+
+impl Lookup {
+    /// Looks every need up in the cache (see [`sign`] for the budget).
+    pub fn new(
+        needs: &[Need],
+        window: &Policy,
+        signer: &Signatory,
+        cache: &SignatureCache,
+        budget: Option<usize>,
+    ) -> Self {
+        let budget = budget.unwrap_or(usize::MAX);
+        let jsons: Vec<String> = needs.iter().map(|need| policy_json(need, window)).collect();
+        let keys: Vec<Arc<str>> = jsons.iter().map(|json| SignatureCache::key(signer, json)).collect();
+        let signatures: Vec<Option<Arc<str>>> = keys.iter().map(|key| cache.get(key)).collect();
+        let missing: Vec<usize> = (0..needs.len()).filter(|&i| signatures[i].is_none()).collect();
+        let needed = missing.len();
+        let to_sign = missing.into_iter().take(budget).collect();
+        Lookup {
+            jsons,
+            keys,
+            signatures,
+            to_sign,
+            needed,
+            budget,
+        }
+    }
+
+    /// The policy bytes of need `index`.
+    pub fn json(&self, index: usize) -> &str {
+        &self.jsons[index]
+    }
+
+    /// Takes the raw signatures of [`Lookup::to_sign`], in that order:
+    /// each is checked against the key's longest signature, encoded and
+    /// cached; then the credentials of every need, or
+    /// [`Error::SigningBudget`] when more were missing than the budget.
+    pub fn finish(
+        mut self,
+        needs: &[Need],
+        raw: Vec<Vec<u8>>,
+        window: &Policy,
+        signer: &Signatory,
+        cache: &SignatureCache,
+    ) -> Result<(Vec<Credential>, usize), Error> {
+        if raw.len() != self.to_sign.len() {
+            return Err(Error::Sign(cloudfront_sign::Error::Sign(format!(
+                "{} signatures for {} policies",
+                raw.len(),
+                self.to_sign.len()
+            ))));
+        }
+        let longest = signer.key_kind().max_signature_bytes();
+        for (&index, signature) in self.to_sign.iter().zip(raw) {
+            if signature.is_empty() || signature.len() > longest {
+                return Err(Error::Sign(cloudfront_sign::Error::Sign(format!(
+                    "a {}-byte signature from a {} key",
+                    signature.len(),
+                    signer.key_kind()
+                ))));
+            }
+            let signature: Arc<str> = encoding::encode(&signature).into();
+            cache.insert(self.keys[index].clone(), signature.clone());
+            self.signatures[index] = Some(signature);
+        }
+        let computed = self.to_sign.len();
+        if self.needed > computed {
+            return Err(Error::SigningBudget {
+                needed: self.needed,
+                signed: computed,
+                budget: self.budget,
+            });
+        }
+        let credentials = needs
+            .iter()
+            .zip(self.signatures)
+            .zip(&self.jsons)
+            .map(|((need, signature), json)| credential(need, json, signature, window, signer))
+            .collect();
+        Ok((credentials, computed))
+    }
 }
 
 /// The custom policy of `need`: its resource, with the window and address block of the incoming grant.
@@ -123,7 +220,7 @@ fn compute(
 }
 
 /// The credential of `need`, from its policy bytes and signature.
-fn credential(need: &Need, json: &str, signature: Option<Arc<str>>, window: &Policy, signer: &UrlSigner) -> Credential {
+fn credential(need: &Need, json: &str, signature: Option<Arc<str>>, window: &Policy, signer: &Signatory) -> Credential {
     Credential {
         policy: if need.canned {
             CredentialPolicy::Canned {
