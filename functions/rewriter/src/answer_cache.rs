@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use aws_lambda_events::encodings::Body;
 use cloudfront_sign::{
-    Credential, CredentialPolicy, Denied, Grant, HashAlgorithm, Policy, RESERVED_PARAMS, Verifier, strip_params,
-    wildcard_match,
+    Credential, CredentialPolicy, Denied, Grant, HashAlgorithm, Policy, RESERVED_PARAMS, Verifier, check_conditions,
+    strip_params,
 };
 use playlist_rewrite::Incoming;
 
@@ -428,7 +428,7 @@ impl VerifyMemo {
                 && let Some(v) = inner.get(&key)
             {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                let grant = conditions(&v.policy, v.canned, &stripped, now, client_ip).map(|()| Grant {
+                let grant = check_conditions(&v.policy, v.canned, &stripped, now, client_ip).map(|()| Grant {
                     key_pair_id: credential.key_pair_id.clone(),
                     policy: v.policy.clone(),
                     canned: v.canned,
@@ -465,31 +465,6 @@ impl VerifyMemo {
         }
         (Ok(Incoming::new(grant, credential)), MISS)
     }
-}
-
-/// The checks after the signature, as [`Verifier::verify`] makes them, in its order.
-fn conditions(policy: &Policy, canned: bool, url: &str, now: u64, client_ip: Option<IpAddr>) -> Result<(), Denied> {
-    if now >= policy.date_less_than {
-        return Err(Denied::Expired);
-    }
-    if policy.date_greater_than.is_some_and(|start| now < start) {
-        return Err(Denied::NotYetValid);
-    }
-    if let Some(block) = &policy.ip_address
-        && !client_ip.is_some_and(|ip| block.contains(ip))
-    {
-        return Err(Denied::IpNotAllowed);
-    }
-    // A canned policy is the URL it was checked for (part of the memo's key).
-    let covers = if canned {
-        policy.resource == url
-    } else {
-        wildcard_match(&policy.resource, url)
-    };
-    if !covers {
-        return Err(Denied::ResourceMismatch);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

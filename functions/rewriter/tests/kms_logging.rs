@@ -4,33 +4,11 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use cloudfront_sign::{KeySuffix, Policy, RESERVED_PARAMS, encoding, strip_params};
 use rewriter::{Deps, handler};
 use serde_json::json;
 use signed_hls_aws::{Env, RewriterConfig};
 use support::*;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn kms_mode_logs_no_key_material_and_no_signature() {

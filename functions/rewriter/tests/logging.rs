@@ -3,34 +3,12 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use rewriter::handler;
 use serde_json::json;
 use support::*;
 
 fn ok_query() -> String {
     viewer_query(&signer(PEM, KEY_ID), "/movies/movie_1/index.m3u8", &movie_policy())
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -65,7 +65,7 @@ pub use query::{Credential, CredentialPolicy, RESERVED_PARAMS, strip_params};
 pub use signatory::Signatory;
 pub use signer::UrlSigner;
 pub use suffix::KeySuffix;
-pub use verify::{Grant, Verifier};
+pub use verify::{Grant, Verifier, check_conditions};
 pub use wildcard::wildcard_match;
 
 /// The longest URL CloudFront accepts, in bytes.

@@ -94,20 +94,7 @@ impl Verifier {
                 (policy, false)
             }
         };
-        if now >= policy.date_less_than {
-            return Err(Denied::Expired);
-        }
-        if policy.date_greater_than.is_some_and(|start| now < start) {
-            return Err(Denied::NotYetValid);
-        }
-        if let Some(block) = &policy.ip_address
-            && !client_ip.is_some_and(|ip| block.contains(ip))
-        {
-            return Err(Denied::IpNotAllowed);
-        }
-        if !canned && !wildcard_match(&policy.resource, url) {
-            return Err(Denied::ResourceMismatch);
-        }
+        check_conditions(&policy, canned, url, now, client_ip)?;
         Ok(Grant {
             key_pair_id: credential.key_pair_id.clone(),
             policy,
@@ -115,4 +102,37 @@ impl Verifier {
             hash: credential.hash,
         })
     }
+}
+
+/// The checks after the signature, in CloudFront's order: the time window,
+/// the IP address, the resource. A canned policy covers exactly the URL it
+/// names. [`Verifier::verify`] runs these after the signature; a caller that
+/// remembers a verified policy must run them again on every request.
+pub fn check_conditions(
+    policy: &Policy,
+    canned: bool,
+    url: &str,
+    now: u64,
+    client_ip: Option<IpAddr>,
+) -> Result<(), Denied> {
+    if now >= policy.date_less_than {
+        return Err(Denied::Expired);
+    }
+    if policy.date_greater_than.is_some_and(|start| now < start) {
+        return Err(Denied::NotYetValid);
+    }
+    if let Some(block) = &policy.ip_address
+        && !client_ip.is_some_and(|ip| block.contains(ip))
+    {
+        return Err(Denied::IpNotAllowed);
+    }
+    let covers = if canned {
+        policy.resource == url
+    } else {
+        wildcard_match(&policy.resource, url)
+    };
+    if !covers {
+        return Err(Denied::ResourceMismatch);
+    }
+    Ok(())
 }
