@@ -16,7 +16,7 @@ mod support;
 
 use std::time::Instant;
 
-use cloudfront_sign::{KeySuffix, Policy, RESERVED_PARAMS, encoding, strip_params};
+use cloudfront_sign::Policy;
 use rewriter::{Deps, handler};
 use serde_json::json;
 use signed_hls_aws::{Env, RewriterConfig};
@@ -48,26 +48,6 @@ async fn kms_deps(key_id: &str, mode: &str, store: std::sync::Arc<dyn signed_hls
     let config = RewriterConfig::from_env(&Env::from_pairs(env)).unwrap();
     let started = started_kms(&config.common, kms_source(&moto().endpoint, key_id).await, Some(store)).await;
     Deps::new(config, started, Box::new(|| NOW)).unwrap()
-}
-
-async fn query(deps: &Deps, path: &str, policy: &Policy) -> String {
-    let key = deps.key.current().await.unwrap();
-    let signature = key.signer.sign(&[policy.to_json().as_bytes()]).await.unwrap().remove(0);
-    let url = key
-        .signer
-        .signatory()
-        .url_with_policy_and_copies(
-            &format!("{CF}{path}"),
-            policy,
-            encoding::encode(&signature),
-            &KeySuffix::default(),
-        )
-        .unwrap();
-    strip_params(&url, &RESERVED_PARAMS)
-        .split_once('?')
-        .unwrap()
-        .1
-        .to_owned()
 }
 
 #[tokio::main]
@@ -113,7 +93,7 @@ async fn main() {
         for run in 0..runs {
             // A new window each run: every policy is new to the cache.
             let policy = Policy::new(format!("{CF}/movies/movie_1/*"), NOW + 7200 + 60 * run as u64);
-            let q = query(&deps, &path, &policy).await;
+            let q = kms_viewer_query(&deps, &path, &policy).await;
             let before = deps.signature_cache_stats().map_or(0, |s| s.1);
             let t = Instant::now();
             let r = handler(get(&path, &q, json!({})), &deps).await.unwrap();

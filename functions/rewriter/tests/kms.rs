@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use cloudfront_sign::{
-    Credential, CredentialPolicy, KeySuffix, Policy, RESERVED_PARAMS, Verifier, VerifyingKey, encoding, strip_params,
+    Credential, CredentialPolicy, Policy, RESERVED_PARAMS, Verifier, VerifyingKey, encoding, strip_params,
 };
 use rewriter::{Deps, handler};
 use serde_json::json;
@@ -47,25 +47,6 @@ async fn kms_deps(endpoint: &str, key_id: &str, pairs: &[(&str, &str)], store: A
     let config = kms_config(key_id, pairs);
     let started = started_kms(&config.common, kms_source(endpoint, key_id).await, Some(store)).await;
     Deps::new(config, started, Box::new(|| NOW)).unwrap()
-}
-
-/// A viewer's query for `path` (what reaches the rewriter): `policy` signed
-/// by the deps' own KMS signer, CloudFront's parameters stripped.
-async fn kms_viewer_query(deps: &Deps, path: &str, policy: &Policy) -> String {
-    let key = deps.key.current().await.unwrap();
-    let signature = key.signer.sign(&[policy.to_json().as_bytes()]).await.unwrap().remove(0);
-    let url = key
-        .signer
-        .signatory()
-        .url_with_policy_and_copies(
-            &format!("{CF}{path}"),
-            policy,
-            encoding::encode(&signature),
-            &KeySuffix::default(),
-        )
-        .unwrap();
-    let stripped = strip_params(&url, &RESERVED_PARAMS);
-    stripped.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default()
 }
 
 /// Every signed URI of `playlist` (served at `dir`), absolute.

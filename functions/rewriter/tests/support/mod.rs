@@ -166,3 +166,22 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
         self.clone()
     }
 }
+
+/// A viewer's query for `path` (what reaches the rewriter): `policy` signed
+/// by the deps' own KMS signer, CloudFront's parameters stripped.
+pub async fn kms_viewer_query(deps: &Deps, path: &str, policy: &Policy) -> String {
+    let key = deps.key.current().await.unwrap();
+    let signature = key.signer.sign(&[policy.to_json().as_bytes()]).await.unwrap().remove(0);
+    let url = key
+        .signer
+        .signatory()
+        .url_with_policy_and_copies(
+            &format!("{CF}{path}"),
+            policy,
+            cloudfront_sign::encoding::encode(&signature),
+            &KeySuffix::default(),
+        )
+        .unwrap();
+    let stripped = strip_params(&url, &RESERVED_PARAMS);
+    stripped.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default()
+}
