@@ -369,7 +369,7 @@ async fn respond(
     let encoded = encode_body(out.body, gzip_ok, object.json_extra);
     log.encode = stage.elapsed();
     let (body, gzip) = encoded?;
-    if answers.fits(body_len(&body))
+    if answers.fits(shell::body_len(&body))
         && let Some(kept) = CachedBody::of(&body)
     {
         let cached = CachedAnswer {
@@ -381,14 +381,6 @@ async fn respond(
         answers.put(key, &object, loaded.generation, gzip_ok, &incoming, cached);
     }
     Ok(ok_answer(body, gzip, &incoming, now, log))
-}
-
-fn body_len(body: &Body) -> usize {
-    match body {
-        Body::Text(t) => t.len(),
-        Body::Binary(b) => b.len(),
-        _ => 0,
-    }
 }
 
 /// The 200 answer with `body`; its `Cache-Control` from the credential's

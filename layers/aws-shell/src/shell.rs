@@ -395,10 +395,11 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-fn body_len(response: &ApiGatewayV2httpResponse) -> usize {
-    match &response.body {
-        Some(Body::Text(t)) => t.len(),
-        Some(Body::Binary(b)) => b.len(),
+/// The bytes a body carries (before any base64 of the payload).
+pub fn body_len(body: &Body) -> usize {
+    match body {
+        Body::Text(t) => t.len(),
+        Body::Binary(b) => b.len(),
         _ => 0,
     }
 }
@@ -419,7 +420,7 @@ fn log_request(event: &LambdaEvent<ApiGatewayV2httpRequest>, answer: &Answer, lo
         signatures_computed = log.signatures_computed,
         signatures_reused = log.signatures_reused,
         bytes_in = log.bytes_in,
-        bytes_out = log.bytes_out.max(body_len(&answer.response)),
+        bytes_out = log.bytes_out.max(answer.response.body.as_ref().map_or(0, body_len)),
         gzip = log.gzip,
         body_source = log.body_source,
         s3_requests = log.s3_requests,
