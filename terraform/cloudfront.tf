@@ -26,8 +26,8 @@ resource "aws_cloudfront_origin_access_control" "lambda" {
 # TTLs are all 0 and that still puts something in the cache key or enables
 # gzip/brotli (both policies below do), so for a max TTL of 0 the behaviour
 # takes the managed CachingDisabled policy instead and ours is not created.
-# The rewriter still receives the prefixed credential: its origin request
-# policy forwards it as well.
+# The rewriter still receives its query (prefixed credential, _HLS_*
+# directives): its origin request policy forwards it then (see below).
 ################################################################################
 
 locals {
@@ -76,9 +76,17 @@ resource "aws_cloudfront_cache_policy" "segments" {
 }
 
 # Playlists: the key holds the viewer's prefixed credential, so one viewer's
-# rewritten playlist is never served to another; these parameters are thereby
-# also forwarded to the rewriter. Default TTL 0: cached only as long as the
-# rewriter's Cache-Control says (never beyond the credential).
+# rewritten playlist is never served to another (CloudFront checks the
+# signature before it looks in the cache), and the LL-HLS directives, so a
+# blocking reload for segment N is never answered with the playlist cached
+# for N-1. Whatever is in the key is also forwarded to the rewriter.
+#
+# How long: the rewriter's `Cache-Control: max-age` decides (a multivariant,
+# VOD or ended playlist: the credential's remaining life; a live or EVENT one:
+# at most half its target duration, half the part target with parts), capped
+# by playlist_max_ttl. Min TTL 0, or CloudFront would keep even what the
+# rewriter marks no-store; default TTL 0, so an answer without max-age is not
+# cached at all.
 resource "aws_cloudfront_cache_policy" "playlists" {
   count = var.playlist_max_ttl > 0 ? 1 : 0
 
@@ -104,7 +112,7 @@ resource "aws_cloudfront_cache_policy" "playlists" {
       query_string_behavior = "whitelist"
 
       query_strings {
-        items = local.prefixed_query_strings
+        items = local.playlist_query_strings
       }
     }
   }
@@ -119,9 +127,17 @@ data "aws_cloudfront_cache_policy" "caching_disabled" {
 # The Host header is never forwarded (a function URL answers only to its own).
 ################################################################################
 
+locals {
+  # What the cache key holds is forwarded to the origin already, so the
+  # rewriter's origin request policy lists its query strings only when the
+  # playlist behaviour has no cache key of ours (playlist_max_ttl = 0: the
+  # managed CachingDisabled policy forwards no query string).
+  rewriter_origin_query_strings = var.playlist_max_ttl > 0 ? [] : local.playlist_query_strings
+}
+
 resource "aws_cloudfront_origin_request_policy" "rewriter" {
   name    = "${var.name_prefix}-rewriter"
-  comment = "signed-hls ${var.name_prefix}: prefixed credential (and viewer address) to the rewriter"
+  comment = "signed-hls ${var.name_prefix}: the rewriter's query unless in the cache key, and the viewer address"
 
   cookies_config {
     cookie_behavior = "none"
@@ -140,10 +156,14 @@ resource "aws_cloudfront_origin_request_policy" "rewriter" {
   }
 
   query_strings_config {
-    query_string_behavior = "whitelist"
+    query_string_behavior = length(local.rewriter_origin_query_strings) > 0 ? "whitelist" : "none"
 
-    query_strings {
-      items = local.prefixed_query_strings
+    dynamic "query_strings" {
+      for_each = length(local.rewriter_origin_query_strings) > 0 ? [1] : []
+
+      content {
+        items = local.rewriter_origin_query_strings
+      }
     }
   }
 }

@@ -24,6 +24,15 @@ locals {
     for p in ["Policy", "Signature", "Key-Pair-Id", "Expires", "Hash-Algorithm"] : "${p}${var.key_prefix}"
   ]
 
+  # Low-latency HLS delivery directives a player appends to a playlist URL
+  # (blocking reload: _HLS_msn, _HLS_part; delta update: _HLS_skip).
+  hls_directive_query_strings = ["_HLS_msn", "_HLS_part", "_HLS_skip"]
+
+  # Everything the rewriter reads from a playlist request's query: the
+  # viewer's credential and the directives (8 names; CloudFront allows 10 per
+  # cache policy and per origin request policy by default).
+  playlist_query_strings = concat(local.prefixed_query_strings, local.hls_directive_query_strings)
+
   # Where the key is: the secret's ARN, or the KMS key's ARN (KMS signs SHA-256 only).
   key_environment = local.kms_mode ? {
     KMS_KEY_ID     = local.kms_signing_key_arn

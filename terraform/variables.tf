@@ -430,7 +430,7 @@ variable "segment_max_ttl" {
 }
 
 variable "playlist_max_ttl" {
-  description = "Upper bound (seconds) on how long CloudFront caches one viewer's rewritten playlist. The default TTL is 0: a playlist is cached only as long as the rewriter's Cache-Control allows (never beyond the credential). 0: playlists are never cached (the managed CachingDisabled policy replaces the playlist cache policy)."
+  description = "Upper bound (seconds) on how long CloudFront caches one viewer's rewritten playlist (keyed by the viewer's credential and the _HLS_ directives). Below it the rewriter's Cache-Control max-age decides: a multivariant, VOD or ended playlist up to the credential's remaining life, a live or EVENT playlist at most half its target duration (half the part target with parts). The default TTL is 0: an answer without max-age is not cached. 0: playlists are never cached (the managed CachingDisabled policy replaces the playlist cache policy)."
   type        = number
   default     = 3600
 
