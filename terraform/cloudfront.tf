@@ -264,6 +264,27 @@ resource "aws_cloudfront_response_headers_policy" "this" {
 locals {
   s3_origin_id       = "media"
   function_origin_id = { for name in keys(local.functions) : name => "lambda-${name}" }
+
+  # How long CloudFront waits for a function: its whole Lambda timeout plus a
+  # margin for the function URL, Origin Access Control and a cold start's
+  # init phase (not counted in the timeout). Never less than the timeout: for
+  # a GET that outlasts the response timeout CloudFront drops the connection
+  # and sends the request again (up to its 3 connection attempts), so a
+  # blocking playlist reload still waiting (up to three target durations)
+  # would start a second and a third invocation and end in a 504. The
+  # variables keep timeout + margin within CloudFront's default 1-60 s.
+  origin_response_margin_seconds = 5
+  origin_read_timeout            = { for name, f in local.functions : name => f.timeout + local.origin_response_margin_seconds }
+
+  # The rewriter's error answers must not outlive their cause: its 503s
+  # (playlist_incomplete, a blocking reload that timed out, signing_in_progress
+  # with Retry-After: 1, storage_unavailable) and 502s are retryable. Its
+  # `Cache-Control: no-store` keeps 400, 403 and 404 out of the cache, but
+  # CloudFront ignores no-store on these codes and keeps them for the error
+  # caching minimum TTL, 10 s unless set here. This holds for the whole
+  # distribution: a 5xx from S3 for a segment is not kept either (it is rare,
+  # and a kept one would stall every viewer of that segment for 10 s).
+  uncached_error_codes = [500, 502, 503, 504]
 }
 
 resource "aws_cloudfront_distribution" "this" {
@@ -307,7 +328,22 @@ resource "aws_cloudfront_distribution" "this" {
         https_port             = 443
         origin_protocol_policy = "https-only"
         origin_ssl_protocols   = ["TLSv1.2"]
+        origin_read_timeout    = local.origin_read_timeout[origin.key]
+        # CloudFront's default: the time an idle connection stays open. Players
+        # reload about every target duration, so busy streams keep connections
+        # in use; the function URL's own idle limit is not documented, and a
+        # longer keep-alive would risk reusing a connection it has closed.
+        origin_keepalive_timeout = 5
       }
+    }
+  }
+
+  dynamic "custom_error_response" {
+    for_each = toset(local.uncached_error_codes)
+
+    content {
+      error_code            = custom_error_response.value
+      error_caching_min_ttl = 0
     }
   }
 
@@ -371,6 +407,11 @@ resource "aws_cloudfront_distribution" "this" {
     precondition {
       condition     = length(var.aliases) == 0 || var.acm_certificate_arn != null
       error_message = "aliases need acm_certificate_arn (a certificate in us-east-1 covering them)."
+    }
+
+    precondition {
+      condition     = alltrue([for name, t in local.origin_read_timeout : t > local.functions[name].timeout && t <= 60])
+      error_message = "Each function's timeout plus ${local.origin_response_margin_seconds} s must be at most 60 s, CloudFront's default limit for an origin's response timeout."
     }
   }
 }

@@ -321,13 +321,13 @@ variable "signurl_memory_size" {
 }
 
 variable "signurl_timeout" {
-  description = "Timeout (seconds) of the signurl function. CloudFront waits at most 30 s for an origin by default."
+  description = "Timeout (seconds) of the signurl function. CloudFront waits for it this long plus 5 s (the origin's response timeout)."
   type        = number
   default     = 10
 
   validation {
-    condition     = var.signurl_timeout >= 1 && var.signurl_timeout <= 30
-    error_message = "signurl_timeout must be between 1 and 30 seconds."
+    condition     = var.signurl_timeout >= 1 && var.signurl_timeout <= 30 && floor(var.signurl_timeout) == var.signurl_timeout
+    error_message = "signurl_timeout must be a whole number of seconds from 1 to 30."
   }
 }
 
@@ -343,13 +343,16 @@ variable "rewriter_memory_size" {
 }
 
 variable "rewriter_timeout" {
-  description = "Timeout (seconds) of the rewriter function. CloudFront waits at most 30 s for an origin by default."
+  description = "Timeout (seconds) of the rewriter function. A low-latency HLS blocking playlist reload waits up to three target durations, never past this timeout (minus a margin): 25 s covers 6 s segments. CloudFront waits for the rewriter this long plus 5 s (the origin's response timeout), so at most 55: CloudFront's response timeout is at most 60 s without a quota increase."
   type        = number
-  default     = 15
+  default     = 25
 
+  # Not above 55: the origin's response timeout is this plus 5 s (cloudfront.tf),
+  # and a response timeout shorter than the function's run would make
+  # CloudFront send a blocking reload again while the first one still waits.
   validation {
-    condition     = var.rewriter_timeout >= 1 && var.rewriter_timeout <= 30
-    error_message = "rewriter_timeout must be between 1 and 30 seconds."
+    condition     = var.rewriter_timeout >= 1 && var.rewriter_timeout <= 55 && floor(var.rewriter_timeout) == var.rewriter_timeout
+    error_message = "rewriter_timeout must be a whole number of seconds from 1 to 55: CloudFront waits for the rewriter this long plus 5 s, and an origin's response timeout is at most 60 s."
   }
 }
 
