@@ -271,3 +271,27 @@ def test_output_lists_every_trusted_pem(tf):
     """Operators save the old keys' PEMs from here before a switch."""
     value = json.dumps(tf.outputs["trusted_public_key_pems"]["value"])
     assert "aws_cloudfront_public_key.trusted" in value and "encoded_key" in value
+
+
+def test_readme_documents_the_switch_and_links_it():
+    from tfmodule import ROOT
+
+    readme = (TF_DIR / "README.md").read_text()
+    anchor = "(#switching-between-secrets-manager-and-kms)"
+    start = readme.index("## Switching between Secrets Manager and KMS\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    for heading in ("### Secrets Manager to KMS", "### KMS to Secrets Manager"):
+        part = section[section.index(heading) :]
+        assert "Rolling back:" in part and "url_ttl_seconds + key_refresh_seconds" in part, heading
+    for term in ("keep_kms_keys = true", 'additional_public_keys = { primary = file("keys/primary.pub.pem") }',
+                 "no change to any", "force-delete-without-recovery", "cancel-key-deletion"):
+        assert term in section, term
+    # Linked from both rotation sections and from the main README's KMS bullet.
+    for heading in ("## Key rotation, step by step", "### Key rotation with KMS"):
+        start = readme.index(heading + "\n")
+        body = readme[start : readme.index("\n## ", start + 1)]
+        assert anchor in body, heading
+    main = (ROOT / "README.md").read_text()
+    bullet = main[main.index("- **Keys in AWS KMS**") :]
+    bullet = bullet[: bullet.index("\n- **")]
+    assert "terraform/README.md" + anchor[1:] in bullet
