@@ -510,10 +510,31 @@ async fn rewrite(
         playlist_rewrite::plan_rewrite(body, playlist_url, incoming, &deps.playlist, signer.signatory(), cache)
             .map_err(RewriterError::Rewrite)?;
     let policies: Vec<&[u8]> = pending.to_sign().collect();
-    let signatures = match policies.is_empty() {
+    let signed = match policies.is_empty() {
         true => Vec::new(),
-        false => signer.sign(&policies).await.map_err(sign_error)?,
+        false => signer.sign_each(&policies).await,
     };
+    drop(policies);
+    if signed.iter().any(Result::is_err) {
+        // Keep what was made (KMS calls are billed and rate-limited): the
+        // viewer's retry asks only for the rest.
+        let mut made = Vec::with_capacity(signed.len());
+        let mut first_error = None;
+        for result in signed {
+            match result {
+                Ok(signature) => made.push(Some(signature)),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    made.push(None);
+                }
+            }
+        }
+        pending.keep_signed(&made, cache);
+        return Err(sign_error(
+            first_error.unwrap_or_else(|| SignError::Failed("no signature".into())),
+        ));
+    }
+    let signatures = signed.into_iter().flatten().collect();
     pending.finish(signatures, cache).map_err(RewriterError::Rewrite)
 }
 
