@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import sys
 import time
 import urllib.parse
@@ -160,19 +159,6 @@ def mint(claims, secret=SECRET):
     payload = b64(json.dumps(claims).encode())
     mac = hmac.new(secret.encode(), f"v1.{payload}".encode(), hashlib.sha256).digest()
     return f"v1.{payload}.{b64(mac)}"
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -125,3 +125,14 @@ def pid_alive(pid):
             return stat.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def ffmpeg_copy(stack, url, timeout=120):
+    """ffmpeg reads every stream of `url` through the stack's edge (copied to
+    nothing); (its completed process, the edge's log lines of its requests)."""
+    before = len(stack.access_log())
+    result = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", url, "-map", "0", "-c", "copy", "-f", "null", "-"],
+        capture_output=True, text=True, timeout=timeout,
+    )
+    return result, stack.access_log()[before:]

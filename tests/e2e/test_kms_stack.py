@@ -7,29 +7,14 @@ verified independently here (Python `cryptography`, the public key from
 import base64
 import json
 import pathlib
-import socket
-import subprocess
 import urllib.parse
 
 import boto3
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from stack import Stack, media_folder
+from stack import Stack, ffmpeg_copy, media_folder
 from test_e2e import segment_paths_on_disk
-
-
-@pytest.fixture(scope="module")
-def kms_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def kms(endpoint):
@@ -38,12 +23,12 @@ def kms(endpoint):
 
 
 @pytest.fixture(scope="module", params=["RSA_2048", "ECC_NIST_P256"])
-def kms_stack(request, tmp_path_factory, kms_endpoint):
-    client = kms(kms_endpoint)
+def kms_stack(request, tmp_path_factory, moto_endpoint):
+    client = kms(moto_endpoint)
     key_id = client.create_key(KeyUsage="SIGN_VERIFY", KeySpec=request.param)["KeyMetadata"]["KeyId"]
     public_der = client.get_public_key(KeyId=key_id)["PublicKey"]
     workdir = tmp_path_factory.mktemp("kms")
-    running = Stack(workdir, media_folder(workdir), kms=(key_id, kms_endpoint))
+    running = Stack(workdir, media_folder(workdir), kms=(key_id, moto_endpoint))
     running.public_key = serialization.load_der_public_key(public_der)
     yield running
     running.stop()
@@ -72,14 +57,8 @@ def test_signurl_signs_in_kms_and_python_verifies_it(kms_stack):
 
 
 def test_ffmpeg_reads_the_whole_movie_through_the_edge(kms_stack):
-    url = kms_stack.signurl("1")
-    before = len(kms_stack.access_log())
-    result = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", url, "-map", "0", "-c", "copy", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=120,
-    )
+    result, requests = ffmpeg_copy(kms_stack, kms_stack.signurl("1"))
     assert result.returncode == 0, result.stderr
-    requests = kms_stack.access_log()[before:]
     refused = [r for r in requests if r["status"] not in (200, 206)]
     assert not refused, refused
     # Every playlist was rewritten with KMS signatures, and every segment

