@@ -58,7 +58,7 @@ locals {
     signurl = {
       memory_size = var.signurl_memory_size
       timeout     = var.signurl_timeout
-      environment = merge(local.common_environment, {
+      environment = merge(var.signurl_settings, local.common_environment, {
         S3_BUCKET             = aws_s3_bucket.media.id
         PLAYLIST_KEY_TEMPLATE = var.playlist_key_template
         URL_TTL_SECONDS       = tostring(var.url_ttl_seconds)
@@ -68,7 +68,7 @@ locals {
     rewriter = {
       memory_size = var.rewriter_memory_size
       timeout     = var.rewriter_timeout
-      environment = merge(local.common_environment, {
+      environment = merge(var.rewriter_settings, local.common_environment, {
         S3_BUCKET          = aws_s3_bucket.media.id
         MEDIA_PREFIX       = var.media_prefix
         REWRITE_MODE       = var.rewrite_mode

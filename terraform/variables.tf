@@ -385,6 +385,50 @@ variable "rewriter_timeout" {
   }
 }
 
+# Any other function setting of the README's configuration table, by its
+# environment name. The names Terraform itself sets (the key, where it is, the
+# bucket, the URL, the viewer authentication) cannot be overridden here: a
+# typo must not point a function at another key or bucket. Kept in this file
+# so that the validation rules below see it.
+locals {
+  terraform_owned_settings = [
+    "CF_KEY_ID", "CF_URL", "KEY_PREFIX", "KEY_REFRESH_SECONDS", "CORS_ALLOWED_ORIGINS", "BIND_VIEWER_IP",
+    "KMS_KEY_ID", "SM_SECRET_NAME", "SIGNING_KEY_FILE", "HASH_ALGORITHM", "TRUSTED_PUBLIC_KEYS",
+    "S3_BUCKET", "MEDIA_PREFIX", "REWRITE_MODE", "MAX_PLAYLIST_BYTES", "LOCAL_MEDIA_DIR",
+    "PLAYLIST_KEY_TEMPLATE", "URL_TTL_SECONDS", "CHECK_PLAYLIST_EXISTS",
+  ]
+  # AWS_ is Lambda's; viewer authentication is set by auth.tf from its own variables.
+  terraform_owned_prefix_pattern = "^(AWS|AUTH|JWT)_"
+}
+
+variable "rewriter_settings" {
+  description = "More settings of the rewriter, by environment variable name (README: Configuration), e.g. { BLOCKING_RELOAD_POLL_MS = \"100\", RAW_CACHE_SECONDS = \"60\" }. Values are strings; the function validates them at cold start. Not the names Terraform sets itself (the key, the bucket, the URL, the prefix)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for name in keys(var.rewriter_settings) :
+      can(regex("^[A-Z][A-Z0-9_]{0,63}$", name)) && !contains(local.terraform_owned_settings, name) && !can(regex(local.terraform_owned_prefix_pattern, name))
+    ])
+    error_message = "rewriter_settings: names are environment variables of the README's configuration table, and not AWS_*, AUTH_*, JWT_* or one Terraform sets itself (CF_KEY_ID, CF_URL, KEY_PREFIX, KMS_KEY_ID, SM_SECRET_NAME, SIGNING_KEY_FILE, HASH_ALGORITHM, TRUSTED_PUBLIC_KEYS, S3_BUCKET, MEDIA_PREFIX, REWRITE_MODE, MAX_PLAYLIST_BYTES, LOCAL_MEDIA_DIR, ...)."
+  }
+}
+
+variable "signurl_settings" {
+  description = "More settings of signurl, by environment variable name (README: Configuration), e.g. { EXPIRY_GRANULARITY_SECONDS = \"60\", NOT_BEFORE_SKEW_SECONDS = \"30\" }. Values are strings; the function validates them at cold start. Not the names Terraform sets itself."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for name in keys(var.signurl_settings) :
+      can(regex("^[A-Z][A-Z0-9_]{0,63}$", name)) && !contains(local.terraform_owned_settings, name) && !can(regex(local.terraform_owned_prefix_pattern, name))
+    ])
+    error_message = "signurl_settings: names are environment variables of the README's configuration table, and not AWS_*, AUTH_*, JWT_* or one Terraform sets itself (CF_KEY_ID, CF_URL, KEY_PREFIX, KMS_KEY_ID, SM_SECRET_NAME, SIGNING_KEY_FILE, HASH_ALGORITHM, TRUSTED_PUBLIC_KEYS, S3_BUCKET, URL_TTL_SECONDS, AUTH_MODE, ...)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the functions' CloudWatch log groups, in days."
   type        = number

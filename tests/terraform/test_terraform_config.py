@@ -422,7 +422,8 @@ def test_environment_holds_only_settings_and_arns(tf):
     assert _env(tf.locals["common_environment"]) == EXPECTED_ENV_VALUES["common"]
     for name in FUNCTIONS:
         env = tf.locals["functions"][name]["environment"]
-        assert env.startswith("${merge(local.common_environment, {"), name
+        # The operator's extra settings come first: whatever Terraform sets wins.
+        assert env.startswith(f"${{merge(var.{name}_settings, local.common_environment, {{"), name
         assert _env(env) == EXPECTED_ENV_VALUES[name], name
     assert "AWS_LAMBDA_LOG_FORMAT" not in json.dumps(tf.locals)
     # Where the key is: the secret's ARN, or the KMS key's ARN (never a key).
@@ -789,3 +790,17 @@ def test_kms_rotation_variables(tf):
     rule = one(v["kms_signing_key"]["validation"], "validation")["condition"]
     assert rule == "${contains(var.kms_keys, var.kms_signing_key)}"
     assert v["kms_key_spec"]["default"] == "ECC_NIST_P256"
+
+
+@pytest.mark.parametrize("function", ["rewriter", "signurl"])
+def test_extra_function_settings_cannot_override_what_terraform_sets(variable_rules, function):
+    """`rewriter_settings` / `signurl_settings` pass the README's other settings
+    (BLOCKING_RELOAD_POLL_MS, RAW_CACHE_SECONDS, ...); never the key, the bucket,
+    the URL, the viewer authentication or an AWS_* name."""
+    variable = f"{function}_settings"
+    ok = {"BLOCKING_RELOAD_POLL_MS": "50", "RAW_CACHE_SECONDS": "30", "EXPIRY_GRANULARITY_SECONDS": "0"}
+    assert variable_rules.errors(**{variable: ok}) == []
+    for name in ["KMS_KEY_ID", "SM_SECRET_NAME", "SIGNING_KEY_FILE", "CF_KEY_ID", "CF_URL", "S3_BUCKET",
+                 "TRUSTED_PUBLIC_KEYS", "AWS_REGION", "AUTH_MODE", "JWT_ISSUER", "lower_case", "A-B"]:
+        errors = variable_rules.errors(**{variable: {name: "x"}})
+        assert len(errors) == 1 and variable in errors[0], (name, errors)
