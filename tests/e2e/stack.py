@@ -23,7 +23,7 @@ class Stack:
     """One running local stack: edge, both functions, S3 API over `media`."""
 
     def __init__(self, workdir: pathlib.Path, media: pathlib.Path, public_url=None, env=(), trust=(), auth=None,
-                 instances=None):
+                 instances=None, static=()):
         self.workdir = workdir
         self.access_log_path = workdir / "access.log"
         self.stderr_path = workdir / "stack.stderr"
@@ -43,6 +43,8 @@ class Stack:
             args += ["--auth", auth]
         if instances:
             args += ["--instances", str(instances)]
+        for path, file in static:
+            args += ["--static", f"{path}={file}"]
         self.stderr = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr, cwd=ROOT)
         ready, _, _ = select.select([self.process.stdout], [], [], 60)
