@@ -14,14 +14,25 @@
 //! 3. the object is read from S3 (bounded by `MAX_PLAYLIST_BYTES`), or
 //!    served from the warm process's [raw cache](raw_cache) (a VOD or
 //!    multivariant playlist for `RAW_CACHE_SECONDS`, then revalidated with a
-//!    conditional GET; a live one at most half its target duration);
+//!    conditional GET; a live one at most half its target duration); a
+//!    blocking reload (`_HLS_msn`, `_HLS_part` on a playlist with
+//!    `CAN-BLOCK-RELOAD=YES`, [`playlist_rewrite::delivery`]) reads it again
+//!    every `BLOCKING_RELOAD_POLL_MS` with a conditional GET until the
+//!    segment or part is there (503 after three target durations or near the
+//!    invocation's deadline, 400 when asked too far ahead); an object caught
+//!    mid-write (empty, cut off) is answered 503 `playlist_incomplete`, to be
+//!    retried, never rewritten in part;
 //! 4. the playlist core rewrites it with the configured strategy, never
 //!    granting more than the incoming credential; or, for a repeat of the
 //!    same verified credential, object (as the raw cache serves it), key
 //!    generation and encoding, the finished body comes from the
 //!    [answer cache](answer_cache) (`ANSWER_CACHE_BYTES`);
-//! 5. the answer is `application/vnd.apple.mpegurl`, `Cache-Control: private`
-//!    no longer than the credential's remaining validity, gzip-compressed when
+//! 5. the answer is `application/vnd.apple.mpegurl`, `Cache-Control:
+//!    max-age` the credential's remaining validity for a playlist that does
+//!    not change, at most half the target duration (half the part target)
+//!    for a live one ([`PlaylistInfo::max_age`](playlist_rewrite::PlaylistInfo::max_age):
+//!    the same for the browser and for CloudFront, whose cache key holds the
+//!    credential), gzip-compressed when
 //!    the client accepts it and the body is over [`GZIP_MIN_BYTES`], and
 //!    always within Lambda's 6 MB response limit (else 502, never truncated).
 //!
@@ -50,7 +61,7 @@ use aws_lambda_events::encodings::Body;
 use cloudfront_sign::{Denied, Verifier};
 use http::{HeaderName, HeaderValue, header};
 use lambda_runtime::LambdaEvent;
-use playlist_rewrite::{Incoming, SignatureCache};
+use playlist_rewrite::{BlockingReload, DirectiveError, Incoming, Incomplete, Readiness, SignatureCache};
 use signed_hls_aws::config::{MediaPrefix, has_bad_segment, is_key_text};
 use signed_hls_aws::http::{accepts_gzip, viewer_ip};
 use signed_hls_aws::shell::{self, Answer, CommonError, Endpoint, ErrorAnswer, RequestLog, Started};
@@ -233,6 +244,30 @@ pub enum RewriterError {
     /// Compressing the answer failed.
     #[error("cannot compress the answer: {0}")]
     Gzip(#[source] std::io::Error),
+    /// The object looks caught mid-write (empty, or cut off): nothing is
+    /// rewritten; the viewer tries again (`Retry-After: 1`).
+    #[error("playlist incomplete: {0} (an upload in progress?); try again")]
+    Incomplete(Incomplete),
+    /// `_HLS_msn` / `_HLS_part` outside the specification's grammar.
+    #[error("invalid delivery directive: {0}")]
+    Directive(DirectiveError),
+    /// A blocking reload asked for more than two segments (or the Advance
+    /// Part Limit of parts) past the playlist's last.
+    #[error("blocking reload asks for media sequence {msn}, too far past the playlist's next, {next}")]
+    TooFarAhead {
+        /// `_HLS_msn`.
+        msn: u64,
+        /// The media sequence number of the segment being written.
+        next: u64,
+    },
+    /// The segment or part a blocking reload asked for did not appear in time.
+    #[error("blocking reload: media sequence {msn} did not appear within {waited_ms} ms")]
+    NotYetAvailable {
+        /// `_HLS_msn`.
+        msn: u64,
+        /// How long the request waited.
+        waited_ms: u128,
+    },
 }
 
 impl ErrorAnswer for RewriterError {
@@ -244,6 +279,8 @@ impl ErrorAnswer for RewriterError {
             RewriterError::TooLarge(_) | RewriterError::ResponseTooLarge { .. } => 502,
             RewriterError::Rewrite(e) => rewrite_error_kind(e).0,
             RewriterError::Gzip(_) => 500,
+            RewriterError::Directive(_) | RewriterError::TooFarAhead { .. } => 400,
+            RewriterError::NotYetAvailable { .. } | RewriterError::Incomplete(_) => 503,
         }
     }
 
@@ -257,14 +294,19 @@ impl ErrorAnswer for RewriterError {
             RewriterError::Rewrite(e) => rewrite_error_kind(e).1,
             RewriterError::ResponseTooLarge { .. } => "response_too_large",
             RewriterError::Gzip(_) => "encode_failed",
+            RewriterError::Directive(_) => "invalid_delivery_directive",
+            RewriterError::TooFarAhead { .. } => "delivery_directive_too_far_ahead",
+            RewriterError::NotYetAvailable { .. } => "blocking_reload_timeout",
+            RewriterError::Incomplete(_) => "playlist_incomplete",
         }
     }
 
     fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
         match self {
             RewriterError::Common(e) => e.headers(),
-            // The signatures made so far are cached: the retry goes on from them.
-            RewriterError::Rewrite(playlist_rewrite::Error::SigningBudget { .. }) => {
+            // The signatures made so far are cached: the retry goes on from
+            // them. An object caught mid-write is whole a moment later.
+            RewriterError::Rewrite(playlist_rewrite::Error::SigningBudget { .. }) | RewriterError::Incomplete(_) => {
                 vec![(header::RETRY_AFTER, HeaderValue::from_static("1"))]
             }
             _ => Vec::new(),
@@ -291,15 +333,35 @@ pub async fn handler(
     deps: &Deps,
 ) -> Result<ApiGatewayV2httpResponse, lambda_runtime::Error> {
     let request = &event.payload;
+    let deadline = invocation_deadline(event.context.deadline);
     Ok(shell::serve(&event, ENDPOINT, &deps.config.common.cors, async |log| {
-        respond(request, deps, log).await
+        respond(request, deps, deadline, log).await
     })
     .await)
+}
+
+/// How long before the invocation's deadline a blocking reload gives up,
+/// so that its 503 still reaches the viewer.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+/// The instant a blocking reload must have answered by: the runtime's
+/// deadline (milliseconds since the epoch) less [`DEADLINE_MARGIN`]; `None`
+/// when the runtime gave none (0, as in an event built by a test).
+fn invocation_deadline(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let left = Duration::from_millis(u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(0));
+    Some(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
 }
 
 async fn respond(
     request: &ApiGatewayV2httpRequest,
     deps: &Deps,
+    deadline: Option<Instant>,
     log: &mut RequestLog,
 ) -> Result<Answer, RewriterError> {
     log.strategy = deps.config.strategy.as_str();
@@ -325,12 +387,28 @@ async fn respond(
     );
     log.verify = stage.elapsed();
     let incoming = incoming?.with_expiry_granularity(deps.config.common.expiry_granularity, now);
+    let asked = BlockingReload::from_query(request.raw_query_string.as_deref().unwrap_or(""))
+        .map_err(RewriterError::Directive)?;
+    log.hls_msn = asked.map(|a| a.msn);
+    log.hls_part = asked.and_then(|a| a.part);
 
     let stage = Instant::now();
-    let read = read_playlist(deps, key, log).await;
+    let read = match read_playlist(deps, key, log, false).await {
+        Ok(object) => match asked {
+            Some(asked) => wait_for(asked, object, deps, key, deadline, log).await,
+            None => Ok(object),
+        },
+        Err(e) => Err(e),
+    };
     log.read = stage.elapsed();
     let object = read?;
     log.bytes_in = object.bytes.len();
+    // Never a partial rewrite of an object caught mid-write.
+    if let Some(incomplete) = object.incomplete {
+        return Err(RewriterError::Incomplete(incomplete));
+    }
+    // A blocking reload may have waited: the answer's age counts from now.
+    let now = if asked.is_some() { (deps.clock)() } else { now };
 
     let gzip_ok = request
         .headers
@@ -345,7 +423,14 @@ async fn respond(
         log.uris_signed = hit.uris_signed;
         log.uris_untouched = hit.uris_untouched;
         log.signatures_reused = hit.signatures;
-        return Ok(ok_answer(hit.body.to_body(), hit.body.is_gzip(), &incoming, now, log));
+        return Ok(ok_answer(
+            hit.body.to_body(),
+            hit.body.is_gzip(),
+            &incoming,
+            &object,
+            now,
+            log,
+        ));
     }
     log.answer_cache = if answers.is_on() {
         answer_cache::MISS
@@ -380,16 +465,26 @@ async fn respond(
         };
         answers.put(key, &object, loaded.generation, gzip_ok, &incoming, cached);
     }
-    Ok(ok_answer(body, gzip, &incoming, now, log))
+    Ok(ok_answer(body, gzip, &incoming, &object, now, log))
 }
 
-/// The 200 answer with `body`; its `Cache-Control` from the credential's
-/// remaining validity at `now` (per request, never cached).
-fn ok_answer(body: Body, gzip: bool, incoming: &Incoming, now: u64, log: &mut RequestLog) -> Answer {
+/// The 200 answer with `body`, made from `object`; its `Cache-Control` from
+/// the credential's remaining validity at `now` and what the playlist is
+/// (per request, never cached): see [`PlaylistInfo::max_age`](playlist_rewrite::PlaylistInfo::max_age).
+fn ok_answer(
+    body: Body,
+    gzip: bool,
+    incoming: &Incoming,
+    object: &RawObject,
+    now: u64,
+    log: &mut RequestLog,
+) -> Answer {
     log.gzip = gzip;
-    let max_age = incoming.policy.date_less_than.saturating_sub(now).saturating_sub(1);
+    let credential_left = incoming.policy.date_less_than.saturating_sub(now).saturating_sub(1);
+    // A rewritten body is a playlist: `info` is there (0, not cached, otherwise).
+    let max_age = object.info.as_ref().map_or(0, |info| info.max_age(credential_left));
     let mut answer = Answer::new(200, "application/vnd.apple.mpegurl", body);
-    if let Ok(v) = HeaderValue::from_str(&format!("private, max-age={max_age}")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
         answer = answer.header(header::CACHE_CONTROL, v);
     }
     if gzip {
@@ -415,10 +510,31 @@ async fn rewrite(
         playlist_rewrite::plan_rewrite(body, playlist_url, incoming, &deps.playlist, signer.signatory(), cache)
             .map_err(RewriterError::Rewrite)?;
     let policies: Vec<&[u8]> = pending.to_sign().collect();
-    let signatures = match policies.is_empty() {
+    let signed = match policies.is_empty() {
         true => Vec::new(),
-        false => signer.sign(&policies).await.map_err(sign_error)?,
+        false => signer.sign_each(&policies).await,
     };
+    drop(policies);
+    if signed.iter().any(Result::is_err) {
+        // Keep what was made (KMS calls are billed and rate-limited): the
+        // viewer's retry asks only for the rest.
+        let mut made = Vec::with_capacity(signed.len());
+        let mut first_error = None;
+        for result in signed {
+            match result {
+                Ok(signature) => made.push(Some(signature)),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    made.push(None);
+                }
+            }
+        }
+        pending.keep_signed(&made, cache);
+        return Err(sign_error(
+            first_error.unwrap_or_else(|| SignError::Failed("no signature".into())),
+        ));
+    }
+    let signatures = signed.into_iter().flatten().collect();
     pending.finish(signatures, cache).map_err(RewriterError::Rewrite)
 }
 
@@ -460,30 +576,82 @@ fn verify_viewer(
     incoming.map_err(RewriterError::Denied)
 }
 
-/// The object `key`, from the raw cache or the store; the log line learns
-/// where it came from and how many store requests it took.
-async fn read_playlist(deps: &Deps, key: &str, log: &mut RequestLog) -> Result<Arc<RawObject>, RewriterError> {
-    let read = deps
-        .raw
-        .read(
-            deps.store.as_ref(),
-            key,
-            deps.config.max_playlist_bytes,
-            (deps.monotonic)(),
-        )
-        .await;
+/// The object `key`, from the raw cache or the store (`again`: a
+/// conditional read even when the copy in memory is fresh); the log line
+/// learns where it came from and how many store requests it took.
+async fn read_playlist(
+    deps: &Deps,
+    key: &str,
+    log: &mut RequestLog,
+    again: bool,
+) -> Result<Arc<RawObject>, RewriterError> {
+    let (store, limit, now) = (deps.store.as_ref(), deps.config.max_playlist_bytes, (deps.monotonic)());
+    let read = match again {
+        false => deps.raw.read(store, key, limit, now).await,
+        true => deps.raw.reread(store, key, limit, now).await,
+    };
     match read {
         Ok(read) => {
             log.body_source = read.source.as_str();
-            log.s3_requests = read.store_requests;
+            log.s3_requests += read.store_requests;
             Ok(read.object)
         }
         Err(e) => {
             // Every error is the store's answer to one request.
-            log.s3_requests = 1;
+            log.s3_requests += 1;
             Err(store_error(e))
         }
     }
+}
+
+/// A blocking reload: `object` until it holds what was `asked` (or has
+/// ended, or offers no blocking), reading it again every
+/// `BLOCKING_RELOAD_POLL_MS`; an error when asked too far ahead, or when
+/// three target durations (or the invocation's deadline) pass first.
+async fn wait_for(
+    asked: BlockingReload,
+    mut object: Arc<RawObject>,
+    deps: &Deps,
+    key: &str,
+    deadline: Option<Instant>,
+    log: &mut RequestLog,
+) -> Result<Arc<RawObject>, RewriterError> {
+    let started = Instant::now();
+    loop {
+        // Not a playlist: the rewrite refuses it. Caught mid-write: look again.
+        let Some(info) = object.info.as_ref() else {
+            return Ok(object);
+        };
+        let readiness = match object.incomplete {
+            None => info.readiness(asked),
+            Some(_) if info.can_block_reload => Readiness::Wait,
+            Some(_) => Readiness::Ready,
+        };
+        match readiness {
+            Readiness::Ready => break,
+            Readiness::TooFarAhead => {
+                return Err(RewriterError::TooFarAhead {
+                    msn: asked.msn,
+                    next: info.next_msn(),
+                });
+            }
+            Readiness::Wait => {}
+        }
+        // Without a target duration there is no bound to wait within.
+        let Some(limit) = info.blocking_limit() else { break };
+        let give_up = deadline.map_or(started + limit, |d| d.min(started + limit));
+        let poll = deps.config.blocking_reload_poll;
+        if Instant::now() + poll > give_up {
+            return Err(RewriterError::NotYetAvailable {
+                msn: asked.msn,
+                waited_ms: started.elapsed().as_millis(),
+            });
+        }
+        tokio::time::sleep(poll).await;
+        object = read_playlist(deps, key, log, true).await?;
+    }
+    log.blocked = started.elapsed();
+    Ok(object)
 }
 
 fn store_error(e: StoreError) -> RewriterError {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use playlist_rewrite::PlaylistInfo;
+use playlist_rewrite::{Incomplete, PlaylistInfo};
 use signed_hls_aws::shell::{BODY_CACHE, BODY_FETCHED, BODY_REVALIDATED};
 use signed_hls_aws::{Conditional, ObjectStore, StoreError};
 
@@ -35,6 +35,8 @@ pub struct RawObject {
     /// The playlist's kind, end and durations; `None` when the body is not
     /// a playlist.
     pub info: Option<PlaylistInfo>,
+    /// Why the object looks caught mid-write, when it does (never kept).
+    pub incomplete: Option<Incomplete>,
     /// [`json_escape_extra`](crate::json_escape_extra) of the bytes.
     pub json_extra: usize,
 }
@@ -42,8 +44,13 @@ pub struct RawObject {
 impl RawObject {
     /// An object read now.
     pub fn new(bytes: Vec<u8>, etag: Option<String>) -> Self {
+        let info = PlaylistInfo::of(&bytes);
         RawObject {
-            info: PlaylistInfo::of(&bytes),
+            incomplete: match &info {
+                Some(info) => info.incomplete,
+                None => Incomplete::of(&bytes),
+            },
+            info,
             json_extra: crate::json_escape_extra(&bytes),
             bytes,
             etag,
@@ -171,6 +178,9 @@ impl RawCache {
 
     /// How long `object` may be served from memory.
     fn ttl(&self, object: &RawObject) -> Option<Duration> {
+        if object.incomplete.is_some() {
+            return None;
+        }
         let info = object.info.as_ref()?;
         Some(match info.max_staleness() {
             None => self.vod_ttl,
@@ -193,12 +203,36 @@ impl RawCache {
         limit: u64,
         now: Duration,
     ) -> Result<Read, StoreError> {
+        self.read_unless_fresh(store, key, limit, now, true).await
+    }
+
+    /// The object `key` as the store holds it now: a conditional read even
+    /// when the copy in memory is fresh (a blocking reload waiting for the
+    /// next part), which then refreshes that copy.
+    pub async fn reread(
+        &self,
+        store: &dyn ObjectStore,
+        key: &str,
+        limit: u64,
+        now: Duration,
+    ) -> Result<Read, StoreError> {
+        self.read_unless_fresh(store, key, limit, now, false).await
+    }
+
+    async fn read_unless_fresh(
+        &self,
+        store: &dyn ObjectStore,
+        key: &str,
+        limit: u64,
+        now: Duration,
+        serve_fresh: bool,
+    ) -> Result<Read, StoreError> {
         let held = {
             let mut inner = self.lock();
             let held = inner
                 .entries
                 .get(key)
-                .map(|entry| (entry.object.clone(), entry.fresh_until > now));
+                .map(|entry| (entry.object.clone(), serve_fresh && entry.fresh_until > now));
             if let Some((object, true)) = held {
                 inner.touch(key);
                 return Ok(Read {
@@ -301,6 +335,8 @@ mod tests {
         assert_eq!(cache.ttl(&live), Some(Duration::from_secs(3)));
         assert_eq!(cache.ttl(&object(b"<html>")), None, "not a playlist: not kept");
         assert_eq!(cache.ttl(&object(b"")), None, "empty (mid-upload): not kept");
+        let cut = object(b"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\ns");
+        assert_eq!(cache.ttl(&cut), None, "cut mid-line (mid-upload): not kept");
         let short = RawCache::new(Duration::from_secs(1), 1 << 20);
         assert_eq!(short.ttl(&live), Some(Duration::from_secs(1)));
     }

@@ -97,7 +97,7 @@ async fn a_warm_repeat_for_the_same_grant_is_the_cached_answer() {
     // The answer lives as long as its signatures: the incoming expiry rounded
     // down to EXPIRY_GRANULARITY_SECONDS (60), so NOW + 3600 becomes NOW + 3560.
     let expires = round_expiry(NOW + 3600, 60, NOW);
-    let max_age = |now: u64| format!("private, max-age={}", expires - now - 1);
+    let max_age = |now: u64| format!("max-age={}", expires - now - 1);
     assert_eq!(header(&first, "cache-control"), Some(max_age(NOW).as_str()));
     assert_eq!(header(&again, "cache-control"), Some(max_age(NOW + 10).as_str()));
     assert_eq!(deps.memo.hits(), 1, "the repeat's signature check came from the memo");

@@ -203,8 +203,14 @@ async fn a_body_that_is_not_a_playlist_is_not_kept() {
     ]);
     let store = Counting::new(media.store());
     let deps = deps_at(&[], store.clone(), &TestClock::default()).await;
-    for name in ["empty.m3u8", "html.m3u8", "empty.m3u8", "html.m3u8"] {
-        assert_eq!(fetch(&deps, name).await.0, 502);
+    // Empty: caught mid-upload, 503 to retry; not a playlist: 502.
+    for (name, status) in [
+        ("empty.m3u8", 503),
+        ("html.m3u8", 502),
+        ("empty.m3u8", 503),
+        ("html.m3u8", 502),
+    ] {
+        assert_eq!(fetch(&deps, name).await.0, status, "{name}");
     }
     assert_eq!(store.reads(), 4, "a half-uploaded object is read again");
     // Once complete, it is served (and kept).

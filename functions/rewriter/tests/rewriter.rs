@@ -177,7 +177,7 @@ async fn missing_and_bad_objects() {
     for (path, status, code) in [
         ("/movies/movie_1/nope.m3u8", 404, "not_found"),
         ("/movies/movie_1/cover.m3u8", 502, "not_a_playlist"),
-        ("/movies/movie_1/empty.m3u8", 502, "not_a_playlist"),
+        ("/movies/movie_1/empty.m3u8", 503, "playlist_incomplete"),
         ("/movies/movie_1/latin1.m3u8", 502, "not_a_playlist"),
         ("/movies/movie_1/text.m3u8", 502, "not_a_playlist"),
     ] {
@@ -215,7 +215,7 @@ async fn ok_headers_cors_head_and_options() {
     // Until the outgoing credentials expire: NOW + 3600 rounded down to the
     // default EXPIRY_GRANULARITY_SECONDS (60), minus a second.
     assert_eq!((NOW + 3600) % 60, 40);
-    assert_eq!(header(&r, "cache-control"), Some("private, max-age=3559"));
+    assert_eq!(header(&r, "cache-control"), Some("max-age=3559"));
     assert_eq!(
         header(&r, "access-control-allow-origin"),
         Some("https://player.example")

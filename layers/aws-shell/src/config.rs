@@ -160,6 +160,8 @@ settings! {
         "memory for finished answers of a warm rewriter, looked up only after the request's credential is verified, by the object held in the raw cache (a refetched object misses), the exact verified credential, the signing key's generation (a rotation empties it) and the encoding; `Cache-Control` is computed per request; least recently used out first; 0 (off) to 1073741824";
     VERIFY_MEMO_BYTES = "VERIFY_MEMO_BYTES", Signing, Rewriter, Some("1048576"), "",
         "memory for credentials whose signature verified (exact policy bytes, signature, key pair id, hash; per signing key generation): a repeat skips only the signature check, its time window, IP and resource are checked every time; 0 (off) to 1073741824";
+    BLOCKING_RELOAD_POLL_MS = "BLOCKING_RELOAD_POLL_MS", Signing, Rewriter, Some("100"), "",
+        "low-latency HLS: while a blocking reload (`_HLS_msn`/`_HLS_part` on a playlist with `CAN-BLOCK-RELOAD=YES`) waits for its segment or part, the rewriter reads the playlist again this often, with a conditional GET (a 304 sends no body; each is one S3 GET request); it answers as soon as the part is there, 503 after three target durations (or before its invocation's deadline), 400 when more than two segments ahead; 10 to 5000";
     LOCAL_MEDIA_DIR = "LOCAL_MEDIA_DIR", Signing, Both, None, "",
         "local runs: read objects from this folder instead of S3";
     AUTH_MODE = "AUTH_MODE", Auth, Signurl, Some("none"), "", "`none`, `jwt` or `shared-secret`";
@@ -802,6 +804,8 @@ pub struct RewriterConfig {
     pub answer_cache_bytes: u64,
     /// `VERIFY_MEMO_BYTES`: the verification memo's budget (0: off).
     pub verify_memo_bytes: u64,
+    /// `BLOCKING_RELOAD_POLL_MS`: how often a blocking reload reads the playlist again.
+    pub blocking_reload_poll: Duration,
 }
 
 impl RewriterConfig {
@@ -840,6 +844,7 @@ impl RewriterConfig {
             raw_cache_bytes: env.number(&RAW_CACHE_BYTES, 0..=1 << 30)?,
             answer_cache_bytes: env.number(&ANSWER_CACHE_BYTES, 0..=1 << 30)?,
             verify_memo_bytes: env.number(&VERIFY_MEMO_BYTES, 0..=1 << 30)?,
+            blocking_reload_poll: Duration::from_millis(env.number(&BLOCKING_RELOAD_POLL_MS, 10..=5_000)?),
         };
         let placeholder = BaseUrl::parse("https://distribution.invalid").map_err(|r| ConfigError::new(&CF_URL, r))?;
         config.playlist_config(&placeholder)?;

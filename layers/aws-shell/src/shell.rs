@@ -220,6 +220,13 @@ pub struct RequestLog {
     /// The rewriter's verification memo: `hit` (the signature check skipped,
     /// every other check made), `miss` or `off`; empty when not reached.
     pub verify_memo: &'static str,
+    /// Time a blocking playlist reload (`_HLS_msn`) waited for the segment
+    /// or part it asked for (included in `read`).
+    pub blocked: Duration,
+    /// `_HLS_msn` of a blocking reload (not logged when not asked).
+    pub hls_msn: Option<u64>,
+    /// `_HLS_part` of a blocking reload (not logged when not asked).
+    pub hls_part: Option<u64>,
 }
 
 /// [`RequestLog::body_source`]: served from the in-memory copy, no S3 request.
@@ -430,6 +437,9 @@ fn log_request(event: &LambdaEvent<ApiGatewayV2httpRequest>, answer: &Answer, lo
         encode_ms = ms(log.encode),
         answer_cache = log.answer_cache,
         verify_memo = log.verify_memo,
+        blocked_ms = ms(log.blocked),
+        hls_msn = log.hls_msn,
+        hls_part = log.hls_part,
         error_type = answer.error_type.unwrap_or(""),
         // The failed check, for a refused credential (403).
         denied = if answer.response.status_code == 403 { answer.error_type.unwrap_or("") } else { "" },

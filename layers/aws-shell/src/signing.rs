@@ -45,8 +45,15 @@ pub trait PolicySigner: Send + Sync + fmt::Debug {
     fn signatory(&self) -> &Signatory;
 
     /// The raw signature of each policy (RSA PKCS#1 v1.5 or ECDSA DER over
-    /// the signatory's hash), in order.
-    async fn sign(&self, policies: &[&[u8]]) -> Result<Vec<Vec<u8>>, SignError>;
+    /// the signatory's hash), in order, or why that one could not be made:
+    /// one failure does not lose the signatures made beside it (a caller
+    /// caches them, and a retry asks only for the rest).
+    async fn sign_each(&self, policies: &[&[u8]]) -> Vec<Result<Vec<u8>, SignError>>;
+
+    /// Every signature, in order, or the first failure.
+    async fn sign(&self, policies: &[&[u8]]) -> Result<Vec<Vec<u8>>, SignError> {
+        self.sign_each(policies).await.into_iter().collect()
+    }
 }
 
 /// Below this many signatures the local key signs on the calling task.
@@ -74,15 +81,16 @@ impl PolicySigner for LocalSigner {
         self.signer.signatory()
     }
 
-    async fn sign(&self, policies: &[&[u8]]) -> Result<Vec<Vec<u8>>, SignError> {
+    async fn sign_each(&self, policies: &[&[u8]]) -> Vec<Result<Vec<u8>, SignError>> {
         let sign_one =
             |signer: &UrlSigner, policy: &[u8]| signer.sign_bytes(policy).map_err(|e| SignError::Failed(e.to_string()));
         if policies.len() < LOCAL_PARALLEL_THRESHOLD {
             return policies.iter().map(|p| sign_one(&self.signer, p)).collect();
         }
         let owned: Vec<Vec<u8>> = policies.iter().map(|p| p.to_vec()).collect();
+        let count = owned.len();
         let signer = self.signer.clone();
-        tokio::task::spawn_blocking(move || {
+        let signed = tokio::task::spawn_blocking(move || {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let chunk = owned.len().div_ceil(cores).max(1);
             std::thread::scope(|scope| {
@@ -90,22 +98,24 @@ impl PolicySigner for LocalSigner {
                     .chunks(chunk)
                     .map(|part| {
                         let signer = &signer;
-                        scope.spawn(move || part.iter().map(|p| sign_one(signer, p)).collect::<Result<Vec<_>, _>>())
+                        scope.spawn(move || part.iter().map(|p| sign_one(signer, p)).collect::<Vec<_>>())
                     })
                     .collect();
                 let mut out = Vec::with_capacity(owned.len());
-                for handle in handles {
-                    out.extend(
-                        handle
-                            .join()
-                            .map_err(|_| SignError::Failed("a signing thread panicked".into()))??,
-                    );
+                for (handle, part) in handles.into_iter().zip(owned.chunks(chunk)) {
+                    match handle.join() {
+                        Ok(signed) => out.extend(signed),
+                        Err(_) => out.extend(
+                            part.iter()
+                                .map(|_| Err(SignError::Failed("a signing thread panicked".into()))),
+                        ),
+                    }
                 }
-                Ok(out)
+                out
             })
         })
-        .await
-        .map_err(|e| SignError::Failed(e.to_string()))?
+        .await;
+        signed.unwrap_or_else(|e| (0..count).map(|_| Err(SignError::Failed(e.to_string()))).collect())
     }
 }
 
@@ -230,22 +240,26 @@ impl PolicySigner for KmsSigner {
         &self.signatory
     }
 
-    async fn sign(&self, policies: &[&[u8]]) -> Result<Vec<Vec<u8>>, SignError> {
+    async fn sign_each(&self, policies: &[&[u8]]) -> Vec<Result<Vec<u8>, SignError>> {
         if let [policy] = policies {
-            return Ok(vec![self.kms.sign(policy.to_vec()).await?]);
+            return vec![self.kms.sign(policy.to_vec()).await];
         }
         let mut tasks = tokio::task::JoinSet::new();
         for (index, policy) in policies.iter().enumerate() {
             let (kms, policy) = (self.kms.clone(), policy.to_vec());
             tasks.spawn(async move { (index, kms.sign(policy).await) });
         }
-        let mut out = vec![Vec::new(); policies.len()];
+        // Every call runs to its end (its retries included): a failure
+        // beside it does not throw away a signature KMS made (and billed).
+        let mut out: Vec<Result<Vec<u8>, SignError>> = (0..policies.len())
+            .map(|_| Err(SignError::Failed("KMS Sign task did not finish".into())))
+            .collect();
         while let Some(joined) = tasks.join_next().await {
-            let (index, signature) = joined.map_err(|e| SignError::Failed(e.to_string()))?;
-            // The first failure ends the request; dropping the set aborts the other calls.
-            out[index] = signature?;
+            if let Ok((index, signature)) = joined {
+                out[index] = signature;
+            }
         }
-        Ok(out)
+        out
     }
 }
 

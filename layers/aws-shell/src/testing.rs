@@ -386,24 +386,131 @@ pub async fn started_kms(
     Started { key, base_url, store }
 }
 
-/// A fake KMS on a free loopback port: `GetPublicKey` answers `public_key`
-/// (SPKI DER) for an `RSA_2048` or `ECC_NIST_P256` key, `Sign` is always
-/// throttled. Counts the `Sign` calls; runs until the process exits.
-pub struct ThrottlingKms {
+/// The SPKI DER public key of a test private key (PEM: PKCS#1 RSA or
+/// PKCS#8 P-256), as KMS's `GetPublicKey` returns it.
+pub fn spki_der(private_pem: &str) -> Vec<u8> {
+    if private_pem.contains("RSA PRIVATE KEY") {
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        use rsa::pkcs8::EncodePublicKey as _;
+        let key = rsa::PrivateKey::from_pkcs1_pem(private_pem).expect("an RSA key");
+        key.to_public_key()
+            .to_public_key_der()
+            .expect("SPKI")
+            .as_bytes()
+            .to_vec()
+    } else {
+        use p256::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
+        let key = p256::SecretKey::from_pkcs8_pem(private_pem).expect("a P-256 key");
+        key.public_key().to_public_key_der().expect("SPKI").as_bytes().to_vec()
+    }
+}
+
+/// What [`FakeKms`] answers to `Sign`.
+#[derive(Debug, Clone)]
+pub enum FakeSign {
+    /// Every call is throttled (`ThrottlingException`, which the signer retries).
+    Throttle,
+    /// Signs with this private key (PEM: PKCS#1 RSA or PKCS#8 P-256), as
+    /// KMS documents it: a `RAW` message is hashed with SHA-256 first, a
+    /// `DIGEST` one is signed as the SHA-256 digest it is. A message
+    /// containing `refuse` is answered `DisabledException` (permanent: not retried).
+    Key {
+        /// The private key.
+        pem: String,
+        /// Messages holding these bytes are refused.
+        refuse: Option<Vec<u8>>,
+    },
+}
+
+/// A hand-written KMS on a free loopback port, for what moto's cannot do:
+/// throttle every call, refuse some messages only, or honour
+/// `MessageType=DIGEST` (moto signs the digest as if it were the message).
+/// `GetPublicKey` answers `public_key` (SPKI DER) for an `RSA_2048` or
+/// `ECC_NIST_P256` key. Counts `Sign` calls; runs until the process exits.
+pub struct FakeKms {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     signs: Arc<AtomicUsize>,
+    digests: Arc<AtomicUsize>,
 }
 
+/// The old name: a [`FakeKms`] that throttles every `Sign`.
+pub struct ThrottlingKms;
+
 impl ThrottlingKms {
+    /// Starts a [`FakeKms`] with [`FakeSign::Throttle`].
+    #[allow(clippy::new_ret_no_self)]
+    pub fn start(spec: &str, public_key: &[u8]) -> FakeKms {
+        FakeKms::start(spec, public_key, FakeSign::Throttle)
+    }
+}
+
+/// One `Sign` answer of [`FakeKms`]: (HTTP status line, JSON body).
+fn fake_sign(body: &[u8], how: &FakeSign, digests: &AtomicUsize) -> (&'static str, String) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (pem, refuse) = match how {
+        FakeSign::Throttle => {
+            return (
+                "400 Bad Request",
+                json!({"__type": "ThrottlingException", "message": "Rate exceeded"}).to_string(),
+            );
+        }
+        FakeSign::Key { pem, refuse } => (pem, refuse),
+    };
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let message = request["Message"]
+        .as_str()
+        .and_then(|m| b64.decode(m).ok())
+        .unwrap_or_default();
+    if refuse
+        .as_ref()
+        .is_some_and(|r| message.windows(r.len()).any(|w| w == r.as_slice()))
+    {
+        return (
+            "400 Bad Request",
+            json!({"__type": "DisabledException", "message": "refused by the test"}).to_string(),
+        );
+    }
+    let digest: Vec<u8> = match request["MessageType"].as_str() {
+        Some("DIGEST") => {
+            digests.fetch_add(1, Ordering::SeqCst);
+            message
+        }
+        _ => {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(&message).to_vec()
+        }
+    };
+    let signature = if pem.contains("RSA PRIVATE KEY") {
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        let key = rsa::PrivateKey::from_pkcs1_pem(pem).expect("an RSA key");
+        key.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+            .expect("RSA signs a digest")
+    } else {
+        use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+        use p256::pkcs8::DecodePrivateKey as _;
+        let key = p256::ecdsa::SigningKey::from_pkcs8_pem(pem).expect("a P-256 key");
+        let signature: p256::ecdsa::DerSignature = key.sign_prehash(&digest).expect("ECDSA signs a digest");
+        signature.as_bytes().to_vec()
+    };
+    (
+        "200 OK",
+        json!({"KeyId": "fake", "Signature": b64.encode(signature), "SigningAlgorithm": request["SigningAlgorithm"]})
+            .to_string(),
+    )
+}
+
+impl FakeKms {
     /// Starts it.
-    pub fn start(spec: &str, public_key: &[u8]) -> Self {
+    pub fn start(spec: &str, public_key: &[u8], how: FakeSign) -> Self {
         use base64::Engine as _;
         use std::io::{BufRead as _, BufReader, Read as _};
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
         let signs = Arc::new(AtomicUsize::new(0));
-        let counter = signs.clone();
+        let digests = Arc::new(AtomicUsize::new(0));
+        let (counter, digest_counter) = (signs.clone(), digests.clone());
         let algorithm = if spec == "RSA_2048" {
             "RSASSA_PKCS1_V1_5_SHA_256"
         } else {
@@ -419,7 +526,8 @@ impl ThrottlingKms {
         .to_string();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (counter, public) = (counter.clone(), public.clone());
+                let (counter, digests, public, how) =
+                    (counter.clone(), digest_counter.clone(), public.clone(), how.clone());
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream);
                     loop {
@@ -449,10 +557,7 @@ impl ThrottlingKms {
                             ("200 OK", public.clone())
                         } else {
                             counter.fetch_add(1, Ordering::SeqCst);
-                            (
-                                "400 Bad Request",
-                                json!({"__type": "ThrottlingException", "message": "Rate exceeded"}).to_string(),
-                            )
+                            fake_sign(&body, &how, &digests)
                         };
                         let response = format!(
                             "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{answer}",
@@ -465,12 +570,21 @@ impl ThrottlingKms {
                 });
             }
         });
-        ThrottlingKms { endpoint, signs }
+        FakeKms {
+            endpoint,
+            signs,
+            digests,
+        }
     }
 
     /// `Sign` calls answered so far.
     pub fn signs(&self) -> usize {
         self.signs.load(Ordering::SeqCst)
+    }
+
+    /// `Sign` calls with `MessageType=DIGEST` signed so far.
+    pub fn digests(&self) -> usize {
+        self.digests.load(Ordering::SeqCst)
     }
 }
 

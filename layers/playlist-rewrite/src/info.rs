@@ -1,6 +1,9 @@
 //! A cheap look at a playlist, for deciding how long a copy of it may be
-//! served: its kind, whether it has ended (`EXT-X-ENDLIST`), its
-//! `EXT-X-PLAYLIST-TYPE`, its target duration and its part target.
+//! served and whether a blocking reload can be answered: its kind, whether
+//! it has ended (`EXT-X-ENDLIST`), its `EXT-X-PLAYLIST-TYPE`, its target
+//! duration and part target, where its segments and parts end
+//! ([`crate::delivery`]), and whether it looks caught mid-write
+//! ([`Incomplete`]).
 //!
 //! One pass over the tag lines, no allocation. It does not check that the
 //! body is a valid playlist beyond its `#EXTM3U` line (a rewrite does that)
@@ -43,6 +46,78 @@ pub struct PlaylistInfo {
     /// `PART-TARGET` of `EXT-X-PART-INF`, when present and a number: the
     /// playlist has parts (low-latency HLS).
     pub part_target: Option<Duration>,
+    /// `EXT-X-MEDIA-SEQUENCE` (0 when absent, as RFC 8216 says).
+    pub media_sequence: u64,
+    /// Media segments listed (URI lines of a media playlist).
+    pub segments: u64,
+    /// `EXT-X-PART` tags after the last segment: the parts of the segment
+    /// being written, whose media sequence number is the next one.
+    pub trailing_parts: u64,
+    /// `EXT-X-SERVER-CONTROL` with `CAN-BLOCK-RELOAD=YES`.
+    pub can_block_reload: bool,
+    /// Why the object looks caught mid-write, when it does.
+    pub incomplete: Option<Incomplete>,
+}
+
+/// Why a playlist object looks caught mid-write (a packager's non-atomic
+/// upload): a transient state, answered "try again" rather than rewritten.
+///
+/// The rules are those a complete playlist always passes (RFC 8216 section
+/// 4.1: every line ends with a line feed; section 4.3.3.1: a media playlist
+/// has `EXT-X-TARGETDURATION`, in its header, before any segment; every
+/// `EXTINF` and `EXT-X-STREAM-INF` is followed by its URI). A live playlist
+/// cut at a line end after a segment's URI is a valid, shorter playlist, and
+/// is answered as such. A playlist that has ended (`EXT-X-ENDLIST`) is
+/// complete by definition, a line feed missing at its very end tolerated,
+/// as hand-written VOD playlists often lack it; so is a multivariant
+/// playlist's last line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incomplete {
+    /// Nothing, or nothing after (part of) the `#EXTM3U` line.
+    Empty,
+    /// A live media playlist whose last line has no line feed: cut mid-line.
+    LineCut,
+    /// The last tag announces a segment or a variant whose URI line is missing.
+    UriMissing,
+    /// A live media playlist with neither `EXT-X-TARGETDURATION` nor a
+    /// segment: cut inside its header.
+    NoTargetDuration,
+}
+
+impl Incomplete {
+    /// Looks at `body`: `Some` when it is empty or a cut-off playlist,
+    /// `None` when it is complete or is not a playlist at all (a body that
+    /// does not start with `#EXTM3U` is refused as such, not retried).
+    pub fn of(body: &[u8]) -> Option<Self> {
+        if is_header_so_far(body) {
+            return Some(Incomplete::Empty);
+        }
+        PlaylistInfo::of(body)?.incomplete
+    }
+
+    /// A short explanation, for the error message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Incomplete::Empty => "nothing after the #EXTM3U line yet",
+            Incomplete::LineCut => "the last line has no line feed (cut mid-line)",
+            Incomplete::UriMissing => "the last segment or variant has no URI line yet",
+            Incomplete::NoTargetDuration => "no EXT-X-TARGETDURATION yet",
+        }
+    }
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether `body` is empty, blank, or (a prefix of) the `#EXTM3U` line with
+/// nothing after it: all a playlist being written can look like at first.
+fn is_header_so_far(body: &[u8]) -> bool {
+    let body = body.strip_prefix(BOM.as_bytes()).unwrap_or(body);
+    let trimmed = body.trim_ascii();
+    b"#EXTM3U".starts_with(trimmed)
 }
 
 impl PlaylistInfo {
@@ -73,13 +148,40 @@ impl PlaylistInfo {
             playlist_type: None,
             target_duration: None,
             part_target: None,
+            media_sequence: 0,
+            segments: 0,
+            trailing_parts: 0,
+            can_block_reload: false,
+            incomplete: None,
         };
+        // The last tag that announces a URI line, until that line comes.
+        let mut awaiting_uri = false;
         for line in text.split('\n') {
+            let line = line.trim_end();
+            if line.is_empty() {
+                continue;
+            }
+            if !line.starts_with('#') {
+                awaiting_uri = false;
+                if info.kind == PlaylistKind::Media {
+                    info.segments += 1;
+                    info.trailing_parts = 0;
+                }
+                continue;
+            }
+            if line.starts_with("#EXTINF:") || line.starts_with("#EXT-X-STREAM-INF:") {
+                awaiting_uri = true;
+            }
             let Some(tag) = line.strip_prefix("#EXT-X-") else {
                 continue;
             };
-            let tag = tag.trim_end();
-            if tag == "ENDLIST" {
+            if tag.starts_with("PART:") {
+                info.trailing_parts += 1;
+            } else if let Some(value) = tag.strip_prefix("MEDIA-SEQUENCE:") {
+                info.media_sequence = value.trim().parse().unwrap_or(0);
+            } else if let Some(attributes) = tag.strip_prefix("SERVER-CONTROL:") {
+                info.can_block_reload = attribute(attributes, "CAN-BLOCK-RELOAD") == Some("YES");
+            } else if tag == "ENDLIST" {
                 info.ended = true;
             } else if let Some(value) = tag.strip_prefix("PLAYLIST-TYPE:") {
                 info.playlist_type = match value.trim() {
@@ -93,7 +195,40 @@ impl PlaylistInfo {
                 info.part_target = attribute(attributes, "PART-TARGET").and_then(seconds);
             }
         }
+        let live_media = info.kind == PlaylistKind::Media && !info.ended;
+        info.incomplete = if awaiting_uri && !info.ended {
+            Some(Incomplete::UriMissing)
+        } else if live_media && !text.ends_with('\n') {
+            Some(Incomplete::LineCut)
+        } else if live_media && info.target_duration.is_none() && info.segments == 0 {
+            Some(Incomplete::NoTargetDuration)
+        } else {
+            None
+        };
         Some(info)
+    }
+
+    /// The `max-age` of an answer made from this playlist, in whole seconds,
+    /// when the credential it carries has `credential_left` seconds to live:
+    /// that for a playlist that does not change, at most
+    /// [`max_staleness`](Self::max_staleness) (rounded down) for a live one.
+    /// The same for a browser and for CloudFront (whose cache key holds the
+    /// credential).
+    ///
+    /// ```
+    /// use playlist_rewrite::PlaylistInfo;
+    ///
+    /// let live = PlaylistInfo::of(b"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\ns1.ts\n").unwrap();
+    /// assert_eq!(live.max_age(21_600), 3);
+    /// assert_eq!(live.max_age(2), 2);
+    /// let vod = PlaylistInfo::of(b"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\ns1.ts\n#EXT-X-ENDLIST\n").unwrap();
+    /// assert_eq!(vod.max_age(21_600), 21_600);
+    /// ```
+    pub fn max_age(&self, credential_left: u64) -> u64 {
+        match self.max_staleness() {
+            None => credential_left,
+            Some(staleness) => credential_left.min(staleness.as_secs()),
+        }
     }
 
     /// Whether the playlist does not change: a multivariant playlist, or a

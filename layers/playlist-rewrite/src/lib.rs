@@ -150,6 +150,7 @@
 
 mod cache;
 mod config;
+pub mod delivery;
 mod error;
 mod info;
 mod plan;
@@ -162,8 +163,9 @@ mod uri;
 
 pub use cache::SignatureCache;
 pub use config::{Config, ConfigBuilder};
+pub use delivery::{BlockingReload, DirectiveError, Readiness};
 pub use error::{ConfigError, Error};
-pub use info::{PlaylistInfo, PlaylistType};
+pub use info::{Incomplete, PlaylistInfo, PlaylistType};
 pub use playlist::PlaylistKind;
 pub use rewrite::{
     Incoming, PendingRewrite, Rewritten, Summary, Untouched, plan_rewrite, rewrite, rewrite_as_operator,

@@ -270,6 +270,15 @@ impl PendingRewrite<'_> {
         self.planned.needs.len()
     }
 
+    /// When the signer made only some of the signatures of
+    /// [`to_sign`](Self::to_sign) (`None` for the others, in its order):
+    /// puts those it made in `cache`, so that the retry of the request signs
+    /// only the rest. Returns how many were kept (a signature longer than
+    /// the key's longest is not).
+    pub fn keep_signed(&self, signatures: &[Option<Vec<u8>>], cache: &SignatureCache) -> usize {
+        self.lookup.keep(signatures, &self.signatory, cache)
+    }
+
     /// Builds the answer from the raw signatures of [`to_sign`](Self::to_sign),
     /// in its order, and puts them in `cache`. Errors when their number
     /// differs or one is longer than the key's longest signature (the

@@ -126,6 +126,25 @@ impl Lookup {
         &self.jsons[index]
     }
 
+    /// Caches those of the raw signatures of [`Lookup::to_sign`] (in that
+    /// order; `None` for one that was not made) that a rewrite which cannot
+    /// finish did get, each checked as [`Lookup::finish`] checks it: the
+    /// retry then signs only the rest. Returns how many were kept.
+    pub fn keep(&self, raw: &[Option<Vec<u8>>], signer: &Signatory, cache: &SignatureCache) -> usize {
+        let longest = signer.key_kind().max_signature_bytes();
+        let mut kept = 0;
+        for (&index, signature) in self.to_sign.iter().zip(raw) {
+            if let Some(signature) = signature
+                && !signature.is_empty()
+                && signature.len() <= longest
+            {
+                cache.insert(self.keys[index].clone(), encoding::encode(signature).into());
+                kept += 1;
+            }
+        }
+        kept
+    }
+
     /// Takes the raw signatures of [`Lookup::to_sign`], in that order:
     /// each is checked against the key's longest signature, encoded and
     /// cached; then the credentials of every need, or
