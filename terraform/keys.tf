@@ -18,11 +18,17 @@ locals {
 
   public_key_pem = local.kms_mode ? null : (local.generate_key ? tls_private_key.signing[0].public_key_pem : file(var.public_key_file))
 
-  # Every public key the key group trusts, by name: the signing key under
-  # signing_key_name, plus the additional ones. A key keeps its name, hence its
-  # CloudFront id, across a rotation (see README: key rotation), so a key that
-  # the edges already trust is never replaced by a new id.
-  trusted_public_keys = local.kms_mode ? merge(var.additional_public_keys, local.kms_public_keys) : merge(var.additional_public_keys, { (var.signing_key_name) = local.public_key_pem })
+  # Every public key the key group trusts, by name: the additional ones, the
+  # KMS keys (kms-<name>; in Secrets Manager mode only with keep_kms_keys) and,
+  # in Secrets Manager mode, the signing key under signing_key_name. A key
+  # keeps its name, hence its CloudFront id, across a rotation and across a
+  # switch between Secrets Manager and KMS (README), so a key that the edges
+  # already trust is never replaced by a new id.
+  trusted_public_keys = merge(
+    var.additional_public_keys,
+    local.kms_public_keys,
+    local.kms_mode ? {} : { (var.signing_key_name) = local.public_key_pem },
+  )
 
   signing_key_trust_name = local.kms_mode ? "kms-${var.kms_signing_key}" : var.signing_key_name
   signing_key_id         = aws_cloudfront_public_key.trusted[local.signing_key_trust_name].id

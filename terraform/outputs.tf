@@ -53,6 +53,11 @@ output "trusted_public_key_ids" {
   value       = { for name, key in aws_cloudfront_public_key.trusted : name => key.id }
 }
 
+output "trusted_public_key_pems" {
+  description = "PEM of every public key in the key group, by name (public keys only): save them before a switch between Secrets Manager and KMS, which keeps the old ones trusted through additional_public_keys."
+  value       = { for name, key in aws_cloudfront_public_key.trusted : name => key.encoded_key }
+}
+
 output "secret_arn" {
   description = "ARN of the Secrets Manager secret holding the signing key JSON (key_pair_id, private_key, cf_url, public_keys); null with signing_key_source = \"kms\"."
   value       = one(aws_secretsmanager_secret.signing_key[*].arn)

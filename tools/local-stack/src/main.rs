@@ -51,8 +51,17 @@ struct Options {
     #[arg(long)]
     media: PathBuf,
     /// The signing key (PEM); its public half is the trusted key group.
+    #[arg(long, required_unless_present = "kms_key_id", conflicts_with = "kms_key_id")]
+    private_key: Option<PathBuf>,
+    /// Sign with this AWS KMS key instead (issue 14): the functions get
+    /// `KMS_KEY_ID` and never read a private key; the edge trusts the key's
+    /// public half, read with `GetPublicKey`. Needs `--kms-endpoint`.
+    #[arg(long, requires = "kms_endpoint")]
+    kms_key_id: Option<String>,
+    /// The KMS endpoint (moto's server, e.g. http://127.0.0.1:5000), for
+    /// the edge and the functions (`AWS_ENDPOINT_URL_KMS`).
     #[arg(long)]
-    private_key: PathBuf,
+    kms_endpoint: Option<String>,
     /// The key pair id of that key.
     #[arg(long, default_value = "KDEVLOCAL0000001")]
     key_pair_id: String,
@@ -95,6 +104,27 @@ struct Options {
     python: Option<PathBuf>,
 }
 
+/// The public half of KMS key `key_id` (`GetPublicKey` at `endpoint`),
+/// checked as the functions check it (a `SIGN_VERIFY` RSA_2048 or
+/// ECC_NIST_P256 key).
+async fn kms_public_key(endpoint: &str, key_id: &str, key_pair_id: &str) -> VerifyingKey {
+    let sdk = signed_hls_aws::aws::sdk_config_for_endpoint(endpoint).await;
+    let key_pair_id = key_pair_id
+        .parse()
+        .unwrap_or_else(|e| fail(format!("--key-pair-id {key_pair_id}: {e}")));
+    let signer = signed_hls_aws::KmsSigner::connect(
+        signed_hls_aws::aws::kms_client(&sdk),
+        key_id,
+        key_pair_id,
+        1,
+        signed_hls_aws::Backoff::default(),
+    )
+    .await
+    .unwrap_or_else(|e| fail(format!("--kms-key-id {key_id}: {e}")));
+    use signed_hls_aws::PolicySigner as _;
+    signer.signatory().verifying_key().clone()
+}
+
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("local-stack: {message}");
     std::process::exit(1)
@@ -119,12 +149,28 @@ async fn main() {
     let options = Options::parse();
     let media = std::fs::canonicalize(&options.media)
         .unwrap_or_else(|e| fail(format!("--media {}: {e}", options.media.display())));
-    let key_file = std::fs::canonicalize(&options.private_key)
-        .unwrap_or_else(|e| fail(format!("--private-key {}: {e}", options.private_key.display())));
-    let pem = std::fs::read_to_string(&key_file).unwrap_or_else(|e| fail(format!("{}: {e}", key_file.display())));
-    let key = SigningKey::from_pem(&pem).unwrap_or_else(|e| fail(format!("{}: {e}", key_file.display())));
     let mut verifier = Verifier::new();
-    verifier.trust(&options.key_pair_id, key.verifying_key());
+    // Where the functions' key is: a file, or KMS (no private key anywhere).
+    let key_env: Vec<(String, String)> = match (&options.private_key, &options.kms_key_id) {
+        (Some(private_key), _) => {
+            let key_file = std::fs::canonicalize(private_key)
+                .unwrap_or_else(|e| fail(format!("--private-key {}: {e}", private_key.display())));
+            let pem =
+                std::fs::read_to_string(&key_file).unwrap_or_else(|e| fail(format!("{}: {e}", key_file.display())));
+            let key = SigningKey::from_pem(&pem).unwrap_or_else(|e| fail(format!("{}: {e}", key_file.display())));
+            verifier.trust(&options.key_pair_id, key.verifying_key());
+            vec![("SIGNING_KEY_FILE".into(), key_file.display().to_string())]
+        }
+        (None, Some(kms_key_id)) => {
+            let endpoint = options.kms_endpoint.as_deref().unwrap_or_default();
+            verifier.trust(&options.key_pair_id, kms_public_key(endpoint, kms_key_id, &options.key_pair_id).await);
+            vec![
+                ("KMS_KEY_ID".into(), kms_key_id.clone()),
+                ("AWS_ENDPOINT_URL_KMS".into(), endpoint.to_owned()),
+            ]
+        }
+        (None, None) => fail("--private-key or --kms-key-id is required"),
+    };
     for spec in &options.trusted {
         let (id, file) = key_value("--trust", spec, "ID=FILE");
         let pem = std::fs::read_to_string(file).unwrap_or_else(|e| fail(format!("{file}: {e}")));
@@ -155,7 +201,6 @@ async fn main() {
     let mut env: Vec<(String, String)> = vec![
         ("CF_URL".into(), public_base.clone()),
         ("CF_KEY_ID".into(), options.key_pair_id.clone()),
-        ("SIGNING_KEY_FILE".into(), key_file.display().to_string()),
         ("S3_BUCKET".into(), BUCKET.into()),
         ("AWS_ENDPOINT_URL".into(), format!("http://{s3}")),
         ("AWS_REGION".into(), "us-east-1".into()),
@@ -164,6 +209,13 @@ async fn main() {
         ("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()),
         ("CORS_ALLOWED_ORIGINS".into(), "*".into()),
     ];
+    // What the ready line and the banner say about the key (never its content).
+    let key_description = key_env
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    env.extend(key_env);
     // --auth jwt: the issuer listens before the functions start, so that their
     // cold-start JWKS fetch finds it.
     let mut auth_info = json!({"mode": "none"});
@@ -278,7 +330,7 @@ async fn main() {
             "edge": format!("http://{edge_address}"),
             "public_url": public_base,
             "key_pair_id": options.key_pair_id,
-            "private_key": key_file.display().to_string(),
+            "key": key_description,
             "media": media.display().to_string(),
             "s3_endpoint": format!("http://{s3}"),
             "origins": origins,
@@ -286,9 +338,9 @@ async fn main() {
         }})
     );
     eprintln!(
-        "\nsigned-hls is running locally\n  open        http://{edge_address}/\n  signurl     http://{edge_address}/content/media/signurl?movie=1\n  key pair id {}\n  dev key     {}\n  media       {}\nCtrl-C stops everything.\n",
+        "\nsigned-hls is running locally\n  open        http://{edge_address}/\n  signurl     http://{edge_address}/content/media/signurl?movie=1\n  key pair id {}\n  key         {}\n  media       {}\nCtrl-C stops everything.\n",
         options.key_pair_id,
-        key_file.display(),
+        key_description,
         media.display()
     );
     if let Err(e) = server.await {
