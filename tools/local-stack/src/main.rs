@@ -163,7 +163,10 @@ async fn main() {
         }
         (None, Some(kms_key_id)) => {
             let endpoint = options.kms_endpoint.as_deref().unwrap_or_default();
-            verifier.trust(&options.key_pair_id, kms_public_key(endpoint, kms_key_id, &options.key_pair_id).await);
+            verifier.trust(
+                &options.key_pair_id,
+                kms_public_key(endpoint, kms_key_id, &options.key_pair_id).await,
+            );
             vec![
                 ("KMS_KEY_ID".into(), kms_key_id.clone()),
                 ("AWS_ENDPOINT_URL_KMS".into(), endpoint.to_owned()),
