@@ -23,8 +23,9 @@ class Stack:
     """One running local stack: edge, both functions, S3 API over `media`."""
 
     def __init__(self, workdir: pathlib.Path, media: pathlib.Path, public_url=None, env=(), trust=(), auth=None,
-                 instances=None, kms=None):
-        """`kms`: (key id, endpoint) to sign with that KMS key instead of the dev key file."""
+                 instances=None, kms=None, static=()):
+        """`kms`: (key id, endpoint) to sign with that KMS key instead of the dev key file;
+        `static`: (path, file) pairs the edge serves (--static)."""
         self.workdir = workdir
         self.access_log_path = workdir / "access.log"
         self.stderr_path = workdir / "stack.stderr"
@@ -44,6 +45,8 @@ class Stack:
             args += ["--auth", auth]
         if instances:
             args += ["--instances", str(instances)]
+        for path, file in static:
+            args += ["--static", f"{path}={file}"]
         self.stderr = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr, cwd=ROOT)
         ready, _, _ = select.select([self.process.stdout], [], [], 60)

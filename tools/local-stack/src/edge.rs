@@ -37,6 +37,9 @@ pub struct Edge {
     pub media_root: PathBuf,
     /// hls.js for the demo page, if installed.
     pub hls_js: Option<PathBuf>,
+    /// Further local files served at fixed paths (`--static PATH=FILE`):
+    /// the test harness pages and their player scripts, never from a CDN.
+    pub static_files: Vec<(String, PathBuf)>,
     /// Where to append one JSON line per request, if anywhere.
     pub access_log: Option<std::sync::Mutex<std::fs::File>>,
     /// `/local/auth.json` for the demo page: `{"mode": "none"}` or, with
@@ -45,6 +48,8 @@ pub struct Edge {
 }
 
 const INDEX_HTML: &str = include_str!("../web/index.html");
+/// The credential refresh shared by the demo page and the test harness pages.
+const REFRESH_JS: &str = include_str!("../web/refresh.js");
 
 /// The one handler: routes like the distribution's cache behaviours.
 pub async fn handle(
@@ -71,6 +76,13 @@ pub async fn handle(
         ("page", page(edge.auth_info.clone().into_bytes(), "application/json"))
     } else if path == "/vendor/hls.min.js" {
         ("page", hls_js(&edge).await)
+    } else if path == "/refresh.js" {
+        (
+            "page",
+            page(REFRESH_JS.as_bytes().to_vec(), "text/javascript; charset=utf-8"),
+        )
+    } else if let Some((_, file)) = edge.static_files.iter().find(|(served, _)| *served == path) {
+        ("page", static_file(file).await)
     } else if path == "/content/media/signurl" {
         ("signurl", invoke(&edge.signurl, &request, peer, &query).await)
     } else {
@@ -78,11 +90,8 @@ pub async fn handle(
         let response = match refusal(&edge, &path, &query, peer) {
             Some(denied) => denied,
             None => {
-                // CloudFront removes its own parameters before it calls the origin.
-                let forwarded = strip_params(&format!("?{query}"), &RESERVED_PARAMS);
-                let forwarded = forwarded.trim_start_matches('?');
                 if route == "rewriter" {
-                    invoke(&edge.rewriter, &request, peer, forwarded).await
+                    invoke(&edge.rewriter, &request, peer, &origin_query(&query)).await
                 } else {
                     media(&edge.media_root, &path, &request.headers, method == Method::HEAD).await
                 }
@@ -91,8 +100,30 @@ pub async fn handle(
         (route, response)
     };
     cors(response.headers_mut());
-    log(&edge, &method, &path, route, &response, started);
+    log(&edge, &method, &path, &query, route, &response, started);
     response
+}
+
+/// The query the origin sees: CloudFront removes its own parameters and
+/// forwards every other one (the `-PREFIX` copies, `_HLS_msn`, `_HLS_part`,
+/// `_HLS_skip`), in order.
+fn origin_query(query: &str) -> String {
+    let forwarded = strip_params(&format!("?{query}"), &RESERVED_PARAMS);
+    forwarded.trim_start_matches('?').to_owned()
+}
+
+/// The low-latency delivery directives of a query (`_HLS_*`), for the access
+/// log: names and values of those parameters only, never a credential.
+fn delivery_directives(query: &str) -> Map<String, Value> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .filter(|(name, _)| name.starts_with("_HLS_"))
+        .map(|(name, value)| {
+            let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+            (name.to_owned(), Value::String(decoded.into_owned()))
+        })
+        .collect()
 }
 
 fn now() -> u64 {
@@ -295,6 +326,23 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
+async fn static_file(file: &Path) -> Response {
+    match tokio::fs::read(file).await {
+        Ok(bytes) => page(bytes, static_content_type(file)),
+        Err(e) => text(StatusCode::NOT_FOUND, &format!("{}: {e}", file.display())),
+    }
+}
+
+fn static_content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
 async fn hls_js(edge: &Edge) -> Response {
     let file = match &edge.hls_js {
         Some(path) => tokio::fs::read(path).await.ok(),
@@ -346,16 +394,28 @@ fn cors(headers: &mut HeaderMap) {
     );
 }
 
-fn log(edge: &Edge, method: &Method, path: &str, route: &str, response: &Response, started: Instant) {
+fn log(edge: &Edge, method: &Method, path: &str, query: &str, route: &str, response: &Response, started: Instant) {
     let Some(file) = &edge.access_log else { return };
+    let elapsed = started.elapsed();
+    let header = |name: HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok());
+    // Epoch milliseconds of the arrival: tests line a blocking reload up
+    // with the moment its part was published.
+    let arrived_ms = SystemTime::now()
+        .checked_sub(elapsed)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64);
     let line = json!({
         "time": now(),
+        "arrived_ms": arrived_ms,
         "method": method.as_str(),
         "path": path,
+        "hls": delivery_directives(query),
         "route": route,
         "status": response.status().as_u16(),
-        "denied": response.headers().get("x-edge-denied").and_then(|v| v.to_str().ok()),
-        "ms": started.elapsed().as_secs_f64() * 1000.0,
+        "denied": header(HeaderName::from_static("x-edge-denied")),
+        "cache_control": header(header::CACHE_CONTROL),
+        "retry_after": header(header::RETRY_AFTER),
+        "ms": elapsed.as_secs_f64() * 1000.0,
     });
     if let Ok(mut file) = file.lock() {
         let _ = writeln!(file, "{line}");
@@ -364,7 +424,27 @@ fn log(edge: &Edge, method: &Method, path: &str, route: &str, response: &Respons
 
 #[cfg(test)]
 mod tests {
-    use super::byte_range;
+    use super::{byte_range, delivery_directives, origin_query};
+    use serde_json::json;
+
+    #[test]
+    fn the_origin_gets_every_parameter_but_cloudfronts_own() {
+        let query = "_HLS_msn=12&Policy=p&Signature=s&Key-Pair-Id=K&Policy-PREFIX=pp&Signature-PREFIX=sp\
+                     &Key-Pair-Id-PREFIX=K&_HLS_part=3&Expires=9&Hash-Algorithm=SHA256&_HLS_skip=YES";
+        assert_eq!(
+            origin_query(query),
+            "_HLS_msn=12&Policy-PREFIX=pp&Signature-PREFIX=sp&Key-Pair-Id-PREFIX=K&_HLS_part=3&_HLS_skip=YES"
+        );
+        assert_eq!(origin_query(""), "");
+    }
+
+    #[test]
+    fn the_access_log_names_delivery_directives_and_no_credential() {
+        let query = "Policy=p&Signature=s&Key-Pair-Id=K&Policy-PREFIX=pp&_HLS_msn=12&_HLS_part=3&_HLS_skip=v2";
+        let logged = serde_json::Value::Object(delivery_directives(query));
+        assert_eq!(logged, json!({"_HLS_msn": "12", "_HLS_part": "3", "_HLS_skip": "v2"}));
+        assert_eq!(delivery_directives("Policy=p&Signature=s").len(), 0);
+    }
 
     #[test]
     fn byte_ranges_follow_rfc_9110() {

@@ -86,6 +86,10 @@ struct Options {
     /// hls.js for the demo page.
     #[arg(long)]
     hls_js: Option<PathBuf>,
+    /// Serve a local file at a path of the edge, as PATH=FILE (test harness
+    /// pages and their player scripts: /players.html=tests/e2e/web/players.html).
+    #[arg(long = "static", value_name = "PATH=FILE")]
+    static_files: Vec<String>,
     /// Working folder for the S3 root (default .local/stack).
     #[arg(long, default_value = ".local/stack")]
     state_dir: PathBuf,
@@ -282,6 +286,17 @@ async fn main() {
         rewriter,
         media_root: media.clone(),
         hls_js: options.hls_js.clone(),
+        static_files: options
+            .static_files
+            .iter()
+            .map(|spec| {
+                let (path, file) = key_value("--static", spec, "PATH=FILE");
+                if !path.starts_with('/') {
+                    fail(format!("--static {spec}: the path must start with /"));
+                }
+                (path.to_owned(), PathBuf::from(file))
+            })
+            .collect(),
         access_log,
         auth_info: auth_info.to_string(),
     });
