@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Writes the sample movie (movies/movie_1) into DIR with ffmpeg: a multivariant
 # playlist with two H.264 video renditions and an alternate AAC audio
-# rendition, 4 seconds in 2-second MPEG-TS segments.
-#   scripts/make-sample.sh DIR
+# rendition, 4 seconds (or SECONDS) in 2-second MPEG-TS segments, as movie 1
+# (or MOVIE).
+#   scripts/make-sample.sh DIR [SECONDS [MOVIE]]
 # The copy in tests/fixtures/media was made with it; make demo uses that copy
-# when ffmpeg is not installed.
+# when ffmpeg is not installed. The live-player tests make a longer one.
 set -euo pipefail
-dir=${1:?usage: make-sample.sh DIR}
+dir=${1:?usage: make-sample.sh DIR [SECONDS [MOVIE]]}
+seconds=${2:-4}
+movie_id=${3:-1}
+[[ "$seconds" =~ ^[1-9][0-9]{0,3}$ ]] || { echo "make-sample: SECONDS must be 1 to 9999" >&2; exit 1; }
+[[ "$movie_id" =~ ^[A-Za-z0-9_-]{1,64}$ ]] || { echo "make-sample: MOVIE must be 1 to 64 of A-Z a-z 0-9 _ -" >&2; exit 1; }
 command -v ffmpeg >/dev/null || { echo "make-sample: ffmpeg is required (apt-get install ffmpeg)" >&2; exit 1; }
-movie="$dir/movies/movie_1"
+movie="$dir/movies/movie_$movie_id"
 rm -rf "$movie"
 mkdir -p "$movie/v0" "$movie/v1" "$movie/audio/en"
-seconds=4
 common=(-hide_banner -loglevel error -y)
 hls=(-f hls -hls_time 2 -hls_playlist_type vod -hls_segment_filename)
 

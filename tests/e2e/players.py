@@ -54,6 +54,10 @@ class Watch:
         stdout = self.out_path.read_text(errors="replace")
         output = self.log_path.read_text(errors="replace")
         played = self.parse(stdout, output, self.started)
+        if not played.wall_seconds:
+            # A player that prints no clock (gst-launch): from its start to
+            # its last line of output (written line by line as it plays).
+            played.wall_seconds = self.out_path.stat().st_mtime - self.started
         played.output = output[-4000:]  # for failure messages
         return played
 
