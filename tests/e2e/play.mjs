@@ -1,22 +1,14 @@
 // Plays the demo page in Debian's headless Chromium (no downloaded browser)
 // and reports, as one JSON line, how far the video got and every request's status.
 //   node tests/e2e/play.mjs URL SCREENSHOT [SECONDS]
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, screenshot, seconds = "3"] = process.argv.slice(2);
 if (!url || !screenshot) {
   console.error("usage: node play.mjs URL SCREENSHOT [SECONDS]");
   process.exit(2);
 }
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launchChromium();
 let result;
 try {
   const page = await browser.newPage();

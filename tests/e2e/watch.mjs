@@ -8,7 +8,7 @@
 // live: watch SECONDS of wall time from the first advance of the position;
 // vod: watch until the video ends. Then the page stops loading, and the
 // report waits for requests in flight to settle.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, screenshot, secondsArg, mode] = process.argv.slice(2);
 const seconds = Number(secondsArg);
@@ -28,15 +28,7 @@ const redact = (raw) => {
   return parsed.toString();
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launchChromium();
 const report = { samples: [], requests: [], console: [] };
 try {
   const context = await browser.newContext();
