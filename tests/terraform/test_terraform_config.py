@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from tfmodule import expression_end
 
 FUNCTIONS = {"signurl", "rewriter"}
 KEY_GROUP = "${aws_cloudfront_key_group.this.id}"
@@ -352,29 +353,10 @@ def _tainted_locals(tf, sources, exempt=()):
 
 
 def _env(expr):
-    """{KEY = value, ...} pairs of an expression, values as HCL text (balanced scan)."""
+    """{KEY = value, ...} pairs of an expression (as the parser prints it), values as HCL text."""
     pairs = {}
     for m in re.finditer(r"(?<![\w.])([A-Z][A-Z0-9_]+) = ", expr):
-        depth, quoted, i = 0, False, m.end()
-        while i < len(expr):
-            c = expr[i]
-            if quoted:
-                if c == "\\":
-                    i += 1
-                elif c == '"':
-                    quoted = False
-            elif c == '"':
-                quoted = True
-            elif c in "([{":
-                depth += 1
-            elif c in ")]}":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif c == "," and depth == 0:
-                break
-            i += 1
-        pairs[m.group(1)] = expr[m.end():i].strip()
+        pairs[m.group(1)] = expr[m.end():expression_end(expr, m.end(), stops=",")].strip()
     return pairs
 
 

@@ -126,8 +126,10 @@ class VariableRules:
         return errors
 
 
-def _expression_end(text, start):
-    """End of the HCL expression starting at text[start]: the first newline outside brackets and strings."""
+def expression_end(text, start, stops="\n"):
+    """End of the HCL expression starting at text[start]: the index of the
+    first character of `stops` outside brackets and strings, or of a closing
+    bracket that closes nothing opened after `start` (len(text) if none)."""
     depth, i, in_string = 0, start, False
     while i < len(text):
         c = text[i]
@@ -141,8 +143,10 @@ def _expression_end(text, start):
         elif c in "([{":
             depth += 1
         elif c in ")]}":
+            if depth == 0:
+                return i
             depth -= 1
-        elif c == "\n" and depth == 0:
+        elif c in stops and depth == 0:
             return i
         i += 1
     return i
@@ -156,11 +160,11 @@ def local_source(folder: pathlib.Path, name: str) -> str:
     for path in sorted(folder.glob("*.tf")):
         text = path.read_text()
         for block in re.finditer(r"(?m)^locals \{\n", text):
-            end = _expression_end(text, block.end() - 2)  # from the block's own "{"
+            end = expression_end(text, block.end() - 2)  # from the block's own "{"
             body = text[block.end() : end]
             m = re.search(r"(?m)^  " + re.escape(name) + r"\s*=\s*", body)
             if m:
-                found.append(body[m.end() : _expression_end(body, m.end())])
+                found.append(body[m.end() : expression_end(body, m.end())])
     if len(found) != 1:
         pytest.fail(f"local.{name} is defined {len(found)} times in {folder}")
     return found[0]
@@ -224,11 +228,11 @@ def block_argument_source(folder: pathlib.Path, kind: str, rtype: str, name: str
     for path in sorted(folder.glob("*.tf")):
         text = path.read_text()
         for block in re.finditer(rf'(?m)^{kind} "{re.escape(rtype)}" "{re.escape(name)}" \{{\n', text):
-            end = _expression_end(text, block.end() - 2)
+            end = expression_end(text, block.end() - 2)
             body = text[block.end() : end]
             m = re.search(r"(?m)^  " + re.escape(argument) + r"\s*=\s*", body)
             if m:
-                found.append(body[m.end() : _expression_end(body, m.end())])
+                found.append(body[m.end() : expression_end(body, m.end())])
     if len(found) != 1:
         pytest.fail(f"{kind} {rtype}.{name}: argument {argument} found {len(found)} times in {folder}")
     return found[0]
