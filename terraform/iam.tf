@@ -40,7 +40,7 @@ resource "aws_iam_role" "function" {
   tags                 = var.tags
 }
 
-data "aws_iam_policy_document" "signurl" {
+data "aws_iam_policy_document" "signing_key" {
   # The signing key: the secret (secrets_manager) or the KMS keys (kms).
   dynamic "statement" {
     for_each = local.kms_mode ? [] : [1]
@@ -87,6 +87,11 @@ data "aws_iam_policy_document" "signurl" {
       }
     }
   }
+}
+
+data "aws_iam_policy_document" "signurl" {
+  # The signing key's statements, the same for both functions.
+  source_policy_documents = [data.aws_iam_policy_document.signing_key.json]
 
   statement {
     sid       = "WriteOwnLogs"
@@ -163,52 +168,8 @@ data "aws_iam_policy_document" "signurl" {
 }
 
 data "aws_iam_policy_document" "rewriter" {
-  # The signing key: the secret (secrets_manager) or the KMS keys (kms).
-  dynamic "statement" {
-    for_each = local.kms_mode ? [] : [1]
-
-    content {
-      sid       = "ReadSigningKey"
-      effect    = "Allow"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [one(aws_secretsmanager_secret.signing_key[*].arn)]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.kms_mode ? [1] : []
-
-    content {
-      sid       = "SignWithKmsKey"
-      effect    = "Allow"
-      actions   = ["kms:Sign", "kms:GetPublicKey"]
-      resources = [local.kms_signing_key_arn]
-    }
-  }
-
-  # Only with signing_key_kms_key_arn: the customer managed key of the secret.
-  dynamic "statement" {
-    for_each = var.signing_key_kms_key_arn != null && !local.kms_mode ? [1] : []
-
-    content {
-      sid       = "DecryptSigningKey"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt"]
-      resources = [var.signing_key_kms_key_arn]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = [local.signing_key_secret_via]
-      }
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:EncryptionContext:SecretARN"
-        values   = [one(aws_secretsmanager_secret.signing_key[*].arn)]
-      }
-    }
-  }
+  # The signing key's statements, the same for both functions.
+  source_policy_documents = [data.aws_iam_policy_document.signing_key.json]
 
   statement {
     sid       = "WriteOwnLogs"

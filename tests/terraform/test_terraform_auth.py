@@ -73,7 +73,7 @@ def test_shared_secret_in_secrets_manager_read_by_signurl_only(tf):
     docs = tf.data["aws_iam_policy_document"]
     readers = [
         fn for fn in ("signurl", "rewriter")
-        if any("local.auth_secret_arn" in json.dumps(s) for s, _ in _statements(docs[fn]))
+        if any("local.auth_secret_arn" in json.dumps(s) for s, _ in _statements(docs[fn], docs))
     ]
     assert readers == ["signurl"]
 

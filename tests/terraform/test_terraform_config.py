@@ -556,8 +556,13 @@ EXPECTED_IAM = {
 }
 
 
-def _statements(doc):
+def _statements(doc, docs):
+    """(statement, for_each) of a policy document, with those of the documents
+    it takes in through `source_policy_documents` (looked up in `docs`)."""
     out = []
+    for source in doc.get("source_policy_documents", []):
+        name = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", source).group(1)
+        out += _statements(docs[name], docs)
     for s in doc.get("statement", []):
         out.append((s, None))
     for d in doc.get("dynamic", []):
@@ -578,7 +583,7 @@ def test_each_function_role_has_exactly_its_statements(tf):
     assert policy["role"] == "${aws_iam_role.function[each.key].id}"
     for fn, expected in EXPECTED_IAM.items():
         got = []
-        for s, cond in _statements(docs[fn]):
+        for s, cond in _statements(docs[fn], docs):
             assert s["effect"] == "Allow", (fn, s)
             assert "principals" not in s and "not_actions" not in s and "not_resources" not in s, (fn, s)
             got.append((s["sid"], cond, s["actions"], s["resources"], s.get("condition")))
@@ -587,7 +592,7 @@ def test_each_function_role_has_exactly_its_statements(tf):
 
 def test_no_wildcard_resource_and_no_managed_policy(tf):
     for name, doc in tf.data["aws_iam_policy_document"].items():
-        for s, _ in _statements(doc):
+        for s, _ in _statements(doc, tf.data["aws_iam_policy_document"]):
             for r in s.get("resources", []):
                 assert r != "*" and not re.fullmatch(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", r), f"{name}: {r}"
                 assert "${" in r, f"{name}: resource {r!r} is not tied to a resource of this stack"
