@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use cloudfront_sign::{Cidr, Policy, SigningKey, round_expiry};
+use cloudfront_sign::{Cidr, Policy, round_expiry};
 use rewriter::{Deps, handler};
 use serde_json::json;
 use signed_hls_aws::ObjectStore;
@@ -162,10 +162,7 @@ async fn another_credential_never_gets_anothers_answer() {
 async fn another_encoding_a_changed_object_or_a_rotated_key_misses() {
     let media = media();
     let store = Counting::new(media.store());
-    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
-    let secret = secret_file(
-        &json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}}).to_string(),
-    );
+    let secret = json_secret_file();
     let now = Arc::new(AtomicU64::new(NOW));
     let clock = TestClock::default();
     let deps = deps_clocked(&secret, &[("KEY_REFRESH_SECONDS", "0")], store.clone(), &now, &clock).await;
@@ -281,10 +278,7 @@ async fn the_answer_cache_is_bounded_by_bytes() {
 async fn the_verification_memo_never_accepts_what_a_full_verification_refuses() {
     let media = media();
     let store = Counting::new(media.store());
-    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
-    let secret = secret_file(
-        &json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}}).to_string(),
-    );
+    let secret = json_secret_file();
     let now = Arc::new(AtomicU64::new(NOW));
     let deps = deps_clocked(
         &secret,

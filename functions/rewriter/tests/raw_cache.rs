@@ -9,7 +9,6 @@ mod support;
 
 use std::time::Duration;
 
-use cloudfront_sign::SigningKey;
 use rewriter::handler;
 use serde_json::json;
 use support::*;
@@ -170,10 +169,7 @@ async fn the_cache_is_bounded_by_bytes() {
 async fn a_rotated_key_keeps_the_raw_cache() {
     let media = media();
     let store = Counting::new(media.store());
-    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
-    let file = secret_file(
-        &json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}}).to_string(),
-    );
+    let file = json_secret_file();
     let deps = deps_with_secret(&file, &[("KEY_REFRESH_SECONDS", "0")], store.clone()).await;
     let deps = deps.with_monotonic_clock(TestClock::default().boxed());
     let (status, first) = fetch(&deps, "vod.m3u8").await;

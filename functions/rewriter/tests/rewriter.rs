@@ -498,10 +498,7 @@ async fn medium_playlists_are_gzipped_when_accepted() {
 #[tokio::test]
 async fn key_rotation_without_redeploy() {
     let media = standard_media();
-    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
-    let file = secret_file(
-        &json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}}).to_string(),
-    );
+    let file = json_secret_file();
     let deps = deps_with_secret(&file, &[("KEY_REFRESH_SECONDS", "0")], media.store()).await;
     let path = "/movies/movie_1/index.m3u8";
     let old_q = ok_query();
@@ -537,10 +534,7 @@ async fn key_rotation_without_redeploy() {
 #[tokio::test]
 async fn emergency_rotation_drops_the_leaked_key() {
     let media = standard_media();
-    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
-    let file = secret_file(
-        &json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}}).to_string(),
-    );
+    let file = json_secret_file();
     let path = "/movies/movie_1/index.m3u8";
     let leaked = signer(PEM, KEY_ID);
     let forged = viewer_query(
@@ -587,7 +581,6 @@ async fn the_secret_names_the_key_and_every_trusted_public_key() {
     use rewriter::Deps;
     use signed_hls_aws::{Env, RewriterConfig};
     let media = standard_media();
-    let public = |pem: &str| SigningKey::from_pem(pem).unwrap().verifying_key().to_pem();
     // What terraform/ writes: the key, its id, and every key of the key group.
     let secret = json!({
         "key_pair_id": KEY_ID,

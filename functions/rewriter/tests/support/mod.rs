@@ -87,6 +87,21 @@ pub async fn bucket(objects: &[(&str, Vec<u8>)]) -> String {
     name
 }
 
+/// The public half of a private key (SPKI PEM), as a secret's `public_keys` lists it.
+pub fn public(private_pem: &str) -> String {
+    SigningKey::from_pem(private_pem).unwrap().verifying_key().to_pem()
+}
+
+/// A secret file in the JSON format holding the test key, which lists
+/// itself among its `public_keys`: the start of a rotation test, which then
+/// writes the next secret over it.
+pub fn json_secret_file() -> std::path::PathBuf {
+    secret_file(
+        &serde_json::json!({"key_pair_id": KEY_ID, "private_key": PEM, "public_keys": {KEY_ID: public(PEM)}})
+            .to_string(),
+    )
+}
+
 pub fn signer(pem: &str, id: &str) -> UrlSigner {
     UrlSigner::new(
         KeyPairId::new(id).unwrap(),
