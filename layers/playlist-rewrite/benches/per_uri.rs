@@ -5,27 +5,16 @@
 //!
 //! cargo bench -p playlist-rewrite --bench per_uri
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
-use cloudfront_sign::{HashAlgorithm, SigningKey, UrlSigner};
+use common::{HOST, media, signer_and_grant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use playlist_rewrite::{Config, Incoming, SignatureCache, Strategy, rewrite};
+use playlist_rewrite::{Config, SignatureCache, Strategy, rewrite};
 
-const HOST: &str = "d111111abcdef8.cloudfront.net";
-const EXPIRES: u64 = 1_900_000_000;
 const SEGMENTS: usize = 10_000;
-
-fn media(segments: usize) -> Vec<u8> {
-    let mut text = String::from(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n",
-    );
-    for i in 0..segments {
-        text.push_str(&format!("#EXTINF:6.000000,\nseg_{i:05}.ts\n"));
-    }
-    text.push_str("#EXT-X-ENDLIST\n");
-    text.into_bytes()
-}
 
 fn bench(c: &mut Criterion) {
     let keys = [
@@ -43,12 +32,7 @@ fn bench(c: &mut Criterion) {
     let config = Config::builder().strategy(Strategy::PerUri).build().unwrap();
     let mut group = c.benchmark_group("per_uri_10000_segments");
     for (name, pem) in keys {
-        let signer = UrlSigner::new(
-            "K2JCJMDEHXQW5F".parse().unwrap(),
-            SigningKey::from_pem(pem).unwrap(),
-            HashAlgorithm::Sha1,
-        );
-        let incoming = Incoming::operator(&signer, &format!("https://{HOST}/movies/*"), EXPIRES).unwrap();
+        let (signer, incoming) = signer_and_grant(pem);
         let warm = SignatureCache::default();
         let out = rewrite(&body, &url, &incoming, &config, &signer, &warm).unwrap();
         assert_eq!(out.summary.signatures_computed, SEGMENTS);

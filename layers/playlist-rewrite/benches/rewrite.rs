@@ -7,26 +7,14 @@
 //!
 //! cargo bench -p playlist-rewrite --bench rewrite
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
-use cloudfront_sign::{HashAlgorithm, SigningKey, UrlSigner};
+use common::{HOST, media, signer_and_grant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use playlist_rewrite::{Config, Incoming, SignatureCache, Strategy, rewrite};
-
-const HOST: &str = "d111111abcdef8.cloudfront.net";
-const EXPIRES: u64 = 1_900_000_000;
-
-fn media(segments: usize) -> Vec<u8> {
-    let mut text = String::from(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n",
-    );
-    for i in 0..segments {
-        text.push_str(&format!("#EXTINF:6.000000,\nseg_{i:05}.ts\n"));
-    }
-    text.push_str("#EXT-X-ENDLIST\n");
-    text.into_bytes()
-}
+use playlist_rewrite::{Config, SignatureCache, Strategy, rewrite};
 
 fn master(renditions: usize) -> Vec<u8> {
     let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n");
@@ -41,12 +29,7 @@ fn master(renditions: usize) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let pem = include_str!("../../cloudfront-sign/tests/fixtures/rsa2048_pkcs1.pem");
-    let signer = UrlSigner::new(
-        "K2JCJMDEHXQW5F".parse().unwrap(),
-        SigningKey::from_pem(pem).unwrap(),
-        HashAlgorithm::Sha1,
-    );
-    let incoming = Incoming::operator(&signer, &format!("https://{HOST}/movies/*"), EXPIRES).unwrap();
+    let (signer, incoming) = signer_and_grant(pem);
     let url = format!("https://{HOST}/movies/movie_1/index.m3u8");
     let playlists = [
         ("media_10000_segments", media(10_000)),
