@@ -156,7 +156,7 @@ async fn kms_mode_verifies_before_reading_and_needs_no_private_key() {
 #[tokio::test]
 async fn a_throttled_kms_answers_503_key_unavailable_after_retries() {
     let (_, public_der) = kms_key(&moto().endpoint, "RSA_2048").await;
-    let fake = ThrottlingKms::start("RSA_2048", &public_der);
+    let fake = FakeKms::start("RSA_2048", &public_der, FakeSign::Throttle);
     let media = media();
     // This KMS signs nothing, so the viewer's credential comes from another
     // key, trusted through TRUSTED_PUBLIC_KEYS (as during a rotation).

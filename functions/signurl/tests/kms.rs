@@ -76,7 +76,7 @@ async fn kms_refuses_sha1_and_needs_the_key_pair_id() {
 #[tokio::test]
 async fn a_throttled_or_unreachable_kms_answers_503_key_unavailable() {
     let (_, public_der) = kms_key(&moto().endpoint, "ECC_NIST_P256").await;
-    let fake = ThrottlingKms::start("ECC_NIST_P256", &public_der);
+    let fake = FakeKms::start("ECC_NIST_P256", &public_der, FakeSign::Throttle);
     let deps = kms_deps(&fake.endpoint, "fake", &[]).await;
     let r = handler(get("movie=1"), &deps).await.unwrap();
     assert_eq!((r.status_code, error_type(&r).as_str()), (503, "key_unavailable"));

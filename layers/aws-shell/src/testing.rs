@@ -434,17 +434,6 @@ pub struct FakeKms {
     digests: Arc<AtomicUsize>,
 }
 
-/// The old name: a [`FakeKms`] that throttles every `Sign`.
-pub struct ThrottlingKms;
-
-impl ThrottlingKms {
-    /// Starts a [`FakeKms`] with [`FakeSign::Throttle`].
-    #[allow(clippy::new_ret_no_self)]
-    pub fn start(spec: &str, public_key: &[u8]) -> FakeKms {
-        FakeKms::start(spec, public_key, FakeSign::Throttle)
-    }
-}
-
 /// One `Sign` answer of [`FakeKms`]: (HTTP status line, JSON body).
 fn fake_sign(body: &[u8], how: &FakeSign, digests: &AtomicUsize) -> (&'static str, String) {
     use base64::Engine as _;
